@@ -1,0 +1,66 @@
+/* authz.c - the authorization matrix: role x kind. */
+#include "authz.h"
+#include "roster.h"
+#include "irnet.pb-c.h"
+
+#include <string.h>
+
+#define R(x) IRN_ROLE_BIT(IRNET__ROLE__ROLE_##x)
+#define REPORTERS (R(OPERATOR) | R(OWNER) | R(COORDINATOR))
+#define EVERY_MEMBER (R(OPERATOR) | R(OWNER) | R(COORDINATOR) | R(RESPONDER) | \
+		      R(STEERING) | R(NATIONAL) | R(AUTHORITY))
+
+static const struct {
+	unsigned kind;
+	const char *name;
+	uint32_t senders;
+} matrix[] = {
+	{ IRNET__KIND__KIND_INITIAL_REPORT, "initial-report", REPORTERS },
+	{ IRNET__KIND__KIND_PROGRESS_REPORT, "progress-report", REPORTERS | R(RESPONDER) },
+	{ IRNET__KIND__KIND_RESPONSE_PLAN, "response-plan", REPORTERS },
+	{ IRNET__KIND__KIND_DIRECTION_REQUEST, "direction-request", REPORTERS },
+	{ IRNET__KIND__KIND_SUPPORT_REQUEST, "support-request", REPORTERS },
+	{ IRNET__KIND__KIND_END_REPORT, "end-report", REPORTERS },
+	{ IRNET__KIND__KIND_CLASSIFICATION, "classification",
+	  R(COORDINATOR) | R(STEERING) | R(NATIONAL) },
+	{ IRNET__KIND__KIND_TASKING, "tasking", R(COORDINATOR) | R(NATIONAL) },
+	{ IRNET__KIND__KIND_TASK_STATUS, "task-status", R(RESPONDER) | R(OPERATOR) | R(OWNER) },
+	{ IRNET__KIND__KIND_ALERT, "alert", R(COORDINATOR) | R(NATIONAL) },
+	{ IRNET__KIND__KIND_ACKNOWLEDGEMENT, "acknowledgement", EVERY_MEMBER },
+	/* Broker-authored: never accepted from a client as a submission. */
+	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER) },
+	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER) },
+};
+
+bool
+irn_authz_may_send(uint32_t roles, unsigned kind)
+{
+	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++)
+		if (matrix[i].kind == kind)
+			return (roles & matrix[i].senders) != 0;
+	return false;
+}
+
+const char *
+irn_kind_name(unsigned kind)
+{
+	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++)
+		if (matrix[i].kind == kind)
+			return matrix[i].name;
+	return NULL;
+}
+
+int
+irn_kind_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++)
+		if (strcmp(matrix[i].name, name) == 0)
+			return (int)matrix[i].kind;
+	return -1;
+}
+
+bool
+irn_kind_known(unsigned kind)
+{
+	return irn_kind_name(kind) != NULL;
+}

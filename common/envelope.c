@@ -1,0 +1,270 @@
+/* envelope.c - the signed envelope: build and the ordered receive checks. */
+#include "envelope.h"
+#include "authz.h"
+#include "crypto.h"
+#include "report.h"
+#include "validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+irn_err
+irn_envelope_build(const irn_keys *k, const char *network, const Irnet__Header *hdr,
+		   const uint8_t *payload, size_t plen, uint8_t **out, size_t *outlen)
+{
+	if (plen > IRN_MAX_PAYLOAD)
+		return IRN_ERR_TOOBIG;
+	Irnet__Body body = IRNET__BODY__INIT;
+	body.header = (Irnet__Header *)hdr;
+	body.payload.data = (uint8_t *)payload;
+	body.payload.len = plen;
+	size_t blen = irnet__body__get_packed_size(&body);
+	uint8_t *b = malloc(blen ? blen : 1);
+	if (b == NULL)
+		return IRN_ERR_NOMEM;
+	irnet__body__pack(&body, b);
+
+	uint8_t sig[IRN_SIG_LEN], kid[IRN_KEYID_LEN];
+	irn_err e = irn_domain_sign(sig, IRN_DOMAIN_ENVELOPE, network, b, blen, k->sign_sk);
+	if (e != IRN_OK) {
+		free(b);
+		return e;
+	}
+	irn_key_id(kid, k->sign_pk);
+	Irnet__Envelope env = IRNET__ENVELOPE__INIT;
+	env.signer_key_id.data = kid;
+	env.signer_key_id.len = sizeof kid;
+	env.body.data = b;
+	env.body.len = blen;
+	env.signature.data = sig;
+	env.signature.len = sizeof sig;
+	size_t elen = irnet__envelope__get_packed_size(&env);
+	if (elen > IRN_MAX_ENVELOPE) {
+		free(b);
+		return IRN_ERR_TOOBIG;
+	}
+	uint8_t *eb = malloc(elen);
+	if (eb == NULL) {
+		free(b);
+		return IRN_ERR_NOMEM;
+	}
+	irnet__envelope__pack(&env, eb);
+	free(b);
+	*out = eb;
+	*outlen = elen;
+	return IRN_OK;
+}
+
+void
+irn_msg_free(irn_msg **mp)
+{
+	if (mp == NULL || *mp == NULL)
+		return;
+	irn_msg *m = *mp;
+	if (m->body)
+		irnet__body__free_unpacked(m->body, NULL);
+	if (m->env)
+		irnet__envelope__free_unpacked(m->env, NULL);
+	free(m);
+	*mp = NULL;
+}
+
+static const char *
+short_text(const char *s)
+{
+	return s ? irn_text_check(s, strlen(s), IRN_MAX_SHORT_TEXT, 0) : NULL;
+}
+
+const char *
+irn_header_validate(const Irnet__Header *h, int64_t now_ms)
+{
+	if (h == NULL)
+		return "missing header";
+	if (h->version != IRN_PROTOCOL_VERSION)
+		return "unsupported protocol version";
+	if (h->message_id.len != IRN_MSGID_LEN)
+		return "message id must be 16 bytes";
+	if (!irn_member_id_ok(h->sender))
+		return "bad sender id";
+	if (h->n_to_members > IRN_MAX_RECIPIENTS || h->n_to_roles > IRN_MAX_ROLES_IN_LIST)
+		return "too many recipients";
+	for (size_t i = 0; i < h->n_to_members; i++)
+		if (!irn_member_id_ok(h->to_members[i]))
+			return "bad recipient id";
+	for (size_t i = 0; i < h->n_to_roles; i++)
+		if (irn_role_name(h->to_roles[i]) == NULL)
+			return "bad recipient role";
+	if (h->sequence == 0)
+		return "sequence must start at 1";
+	if (!irn_kind_known(h->kind))
+		return "unknown kind";
+	if (h->kind != IRNET__KIND__KIND_RECEIPT && h->kind != IRNET__KIND__KIND_ERROR &&
+	    h->n_to_members + h->n_to_roles == 0)
+		return "no recipients";
+	if (h->tlp > IRNET__TLP__TLP_RED)
+		return "bad confidentiality marking";
+	if (h->has_in_reply_to && h->in_reply_to.len != IRN_MSGID_LEN)
+		return "in-reply-to must be 16 bytes";
+	if (h->created_ms <= 0)
+		return "bad creation time";
+	if (now_ms && h->created_ms > now_ms + IRN_MAX_FUTURE_MS)
+		return "creation time in the future";
+	const char *why;
+	if ((why = short_text(h->signed_by_person)) || (why = short_text(h->local_account)))
+		return why;
+	return NULL;
+}
+
+const char *
+irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
+{
+	if (len > IRN_MAX_PAYLOAD)
+		return "payload too large";
+	switch (kind) {
+	case IRNET__KIND__KIND_INITIAL_REPORT: {
+		Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, len, p);
+		if (r == NULL)
+			return "initial report does not decode";
+		const char *why = irn_report_validate(r);
+		irnet__initial_report__free_unpacked(r, NULL);
+		return why;
+	}
+	case IRNET__KIND__KIND_RECEIPT: {
+		Irnet__Receipt *r = irnet__receipt__unpack(NULL, len, p);
+		if (r == NULL)
+			return "receipt does not decode";
+		const char *why = NULL;
+		if (r->envelope_hash.len != IRN_HASH_LEN || r->message_id.len != IRN_MSGID_LEN ||
+		    !irn_member_id_ok(r->sender) || r->ledger_index == 0)
+			why = "bad receipt";
+		irnet__receipt__free_unpacked(r, NULL);
+		return why;
+	}
+	case IRNET__KIND__KIND_ERROR: {
+		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, len, p);
+		if (r == NULL)
+			return "error reply does not decode";
+		const char *why = short_text(r->detail);
+		if (!why && r->has_message_id && r->message_id.len != IRN_MSGID_LEN)
+			why = "bad message id";
+		irnet__error_reply__free_unpacked(r, NULL);
+		return why;
+	}
+	default:
+		/* Kinds whose payload schema comes with the workflow (issue 5):
+		 * until then the payload must be valid multi-line text. */
+		return irn_text_check((const char *)p, len, IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE);
+	}
+}
+
+static int
+refuse(irn_refusal *why, unsigned code, const char *reason)
+{
+	why->code = code;
+	why->reason = reason;
+	return -1;
+}
+
+int
+irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf, size_t len,
+		   const char *conn_member, int64_t now_ms, int64_t at_ms, irn_msg **out,
+		   irn_refusal *why)
+{
+	*out = NULL;
+	why->code = 0;
+	why->reason = NULL;
+	if (len > IRN_MAX_ENVELOPE)
+		return refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, "envelope too large");
+	irn_msg *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return refuse(why, IRNET__ERROR_CODE__ERR_STORAGE, "out of memory");
+	int rc = -1;
+	m->env = irnet__envelope__unpack(NULL, len, buf);
+	if (m->env == NULL) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope does not decode");
+		goto out;
+	}
+	if (m->env->signer_key_id.len != IRN_KEYID_LEN || m->env->signature.len != IRN_SIG_LEN) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "bad key id or signature length");
+		goto out;
+	}
+	m->signer = irn_roster_find_key_id(r, m->env->signer_key_id.data);
+	if (m->signer == NULL) {
+		refuse(why, IRNET__ERROR_CODE__ERR_UNKNOWN_MEMBER, "signer key not in roster");
+		goto out;
+	}
+	if (conn_member && strcmp(conn_member, m->signer->id) != 0) {
+		refuse(why, IRNET__ERROR_CODE__ERR_SIGNER_MISMATCH,
+		       "envelope signed by another member than the connection's");
+		goto out;
+	}
+	if (!irn_member_current(m->signer, at_ms)) {
+		refuse(why, IRNET__ERROR_CODE__ERR_REVOKED, "signer revoked or outside validity");
+		goto out;
+	}
+	m->body = irnet__body__unpack(NULL, m->env->body.len, m->env->body.data);
+	if (m->body == NULL) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "body does not decode");
+		goto out;
+	}
+	m->h = m->body->header;
+	const char *bad = irn_header_validate(m->h, 0);
+	if (bad) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, bad);
+		goto out;
+	}
+	if (m->body->payload.len > IRN_MAX_PAYLOAD) {
+		refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, "payload too large");
+		goto out;
+	}
+	if (strcmp(m->h->sender, m->signer->id) != 0) {
+		refuse(why, IRNET__ERROR_CODE__ERR_SENDER_MISMATCH, "header sender is not the signer");
+		goto out;
+	}
+	if (now_ms && m->h->created_ms > now_ms + IRN_MAX_FUTURE_MS) {
+		refuse(why, IRNET__ERROR_CODE__ERR_FUTURE, "creation time in the future");
+		goto out;
+	}
+	if (!irn_authz_may_send(m->signer->roles, m->h->kind)) {
+		refuse(why, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, "role may not send this kind");
+		goto out;
+	}
+	if (irn_domain_verify(m->env->signature.data, IRN_DOMAIN_ENVELOPE, network,
+			      m->env->body.data, m->env->body.len, m->signer->sign_pk) != IRN_OK) {
+		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, "signature does not verify");
+		goto out;
+	}
+	bad = irn_payload_validate(m->h->kind, m->body->payload.data, m->body->payload.len);
+	if (bad) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, bad);
+		goto out;
+	}
+	irn_hash(m->hash, buf, len);
+	rc = 0;
+out:
+	if (rc == 0)
+		*out = m;
+	else
+		irn_msg_free(&m);
+	return rc;
+}
+
+bool
+irn_msg_addressed_to(const Irnet__Header *h, const char *id, uint32_t roles)
+{
+	for (size_t i = 0; i < h->n_to_members; i++)
+		if (strcmp(h->to_members[i], id) == 0)
+			return true;
+	for (size_t i = 0; i < h->n_to_roles; i++)
+		if (h->to_roles[i] < 32 && (roles & (1u << h->to_roles[i])))
+			return true;
+	return false;
+}
+
+const char *
+irn_error_code_name(unsigned code)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&irnet__error_code__descriptor, (int)code);
+	return v ? v->name : "ERR_UNKNOWN";
+}

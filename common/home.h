@@ -1,0 +1,53 @@
+/* home.h - a member's home directory: config, keys, ledger, roster state.
+ *
+ *   HOME/irnet.conf      configuration (ini), see docs/CONFIG.md
+ *   HOME/keys/           sign.key, transport.key (0600), *.pub
+ *   HOME/ledger.db       the ledger and derived tables (SQLite, WAL)
+ *   HOME/node.sock       the daemon's control socket (nodes only)
+ */
+#ifndef IRNET_HOME_H
+#define IRNET_HOME_H
+#include "irnet.h"
+#include "keys.h"
+#include "ledger.h"
+#include "roster.h"
+
+typedef struct irn_config {
+	char id[IRN_MAX_ID + 1];
+	char network[IRN_MAX_NETWORK + 1];
+	char broker[256];      /* node: endpoint to connect to */
+	char broker_id[IRN_MAX_ID + 1];
+	char listen[256];      /* broker: endpoint to bind */
+	char timezone[64];
+	char person[IRN_MAX_SHORT_TEXT];
+	char report_to[1024];  /* node: default recipients of reports */
+	irn_log_level log_level;
+	int heartbeat_ms;
+	int error_rate;        /* broker: error replies per member per second */
+} irn_config;
+
+typedef struct irn_home {
+	char dir[1024];
+	irn_config cfg;
+	irn_keys *keys;        /* NULL unless loaded */
+	irn_ledger *ledger;
+	irn_roster *roster;    /* current roster, NULL before the first import */
+	uint8_t pin[IRN_PK_LEN]; /* current authority key */
+} irn_home;
+
+/* Create a new home: directory 0700, config, fresh keys, ledger with the
+ * pinned authority key. Fails with EXISTS if a ledger is already there. */
+irn_err irn_home_create(const char *dir, const irn_config *cfg,
+			const uint8_t authority_pk[IRN_PK_LEN]) IRN_MUST_CHECK;
+/* Open: config, ledger (read-only if asked), current roster; keys if asked. */
+irn_err irn_home_open(const char *dir, bool with_keys, bool readonly, irn_home **out) IRN_MUST_CHECK;
+void irn_home_close(irn_home **h);
+/* Verify and store a new roster (its own transaction). EXISTS if already held. */
+irn_err irn_home_accept_roster(irn_home *h, const uint8_t *buf, size_t len,
+			       char *why, size_t whysz) IRN_MUST_CHECK;
+irn_err irn_config_load(const char *path, irn_config *cfg) IRN_MUST_CHECK;
+irn_err irn_config_save(const char *path, const irn_config *cfg) IRN_MUST_CHECK;
+void irn_config_defaults(irn_config *cfg);
+/* Default home: $IRNET_HOME, else $HOME/.irnet */
+const char *irn_default_home(void);
+#endif

@@ -1,0 +1,564 @@
+/* ledger.c - append-only hash-chained ledger in SQLite. */
+#include "ledger.h"
+#include "crypto.h"
+#include "envelope.h"
+#include "roster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+struct irn_ledger {
+	sqlite3 *db;
+	uint64_t head_idx;
+	uint8_t head_hash[IRN_HASH_LEN];
+	bool in_tx;
+};
+
+static const char *const schema =
+	"CREATE TABLE IF NOT EXISTS ledger("
+	" idx INTEGER PRIMARY KEY,"
+	" type INTEGER NOT NULL,"
+	" accepted_ms INTEGER NOT NULL,"
+	" roster_version INTEGER NOT NULL,"
+	" sender TEXT, message_id BLOB, kind INTEGER, sequence INTEGER,"
+	" data BLOB NOT NULL, receipt BLOB,"
+	" to_roles INTEGER NOT NULL DEFAULT 0, to_members TEXT,"
+	" remote_index INTEGER,"
+	" prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS ledger_msg ON ledger(sender, message_id)"
+	" WHERE type = 2;"
+	"CREATE INDEX IF NOT EXISTS ledger_seq ON ledger(sender, sequence) WHERE type = 2;"
+	"CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger"
+	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+	"CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger"
+	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);";
+
+irn_err
+irn_sqlite_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return IRN_OK;
+	case SQLITE_FULL:
+		return IRN_ERR_FULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return IRN_ERR_BUSY;
+	case SQLITE_NOMEM:
+		return IRN_ERR_NOMEM;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return IRN_ERR_IO;
+	case SQLITE_CONSTRAINT:
+		return IRN_ERR_CONFLICT;
+	default:
+		return IRN_ERR_DB;
+	}
+}
+
+static irn_err
+load_head(irn_ledger *l)
+{
+	sqlite3_stmt *st;
+	l->head_idx = 0;
+	memset(l->head_hash, 0, IRN_HASH_LEN);
+	int rc = sqlite3_prepare_v2(l->db, "SELECT idx, hash FROM ledger ORDER BY idx DESC LIMIT 1",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == IRN_HASH_LEN) {
+		l->head_idx = (uint64_t)sqlite3_column_int64(st, 0);
+		memcpy(l->head_hash, sqlite3_column_blob(st, 1), IRN_HASH_LEN);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? IRN_OK : irn_sqlite_err(rc);
+}
+
+irn_err
+irn_ledger_open(const char *path, bool readonly, irn_ledger **out)
+{
+	irn_ledger *l = calloc(1, sizeof *l);
+	if (l == NULL)
+		return IRN_ERR_NOMEM;
+	int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	int rc = sqlite3_open_v2(path, &l->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	irn_err e = irn_sqlite_err(rc);
+	if (e == IRN_OK) {
+		sqlite3_busy_timeout(l->db, 5000);
+		sqlite3_extended_result_codes(l->db, 1);
+		if (!readonly) {
+			rc = sqlite3_exec(l->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+					  NULL, NULL, NULL);
+			if (rc == SQLITE_OK)
+				rc = sqlite3_exec(l->db, schema, NULL, NULL, NULL);
+			e = irn_sqlite_err(rc);
+		} else {
+			rc = sqlite3_exec(l->db, "PRAGMA query_only=1;", NULL, NULL, NULL);
+			e = irn_sqlite_err(rc);
+		}
+	}
+	if (e == IRN_OK)
+		e = load_head(l);
+	if (e != IRN_OK) {
+		log_error(_("cannot open database %s: %s"), path,
+			  l->db ? sqlite3_errmsg(l->db) : irn_strerror(e));
+		irn_ledger_close(&l);
+		return e;
+	}
+	*out = l;
+	return IRN_OK;
+}
+
+void
+irn_ledger_close(irn_ledger **lp)
+{
+	if (lp && *lp) {
+		sqlite3_close_v2((*lp)->db);
+		free(*lp);
+		*lp = NULL;
+	}
+}
+
+sqlite3 *
+irn_ledger_db(irn_ledger *l)
+{
+	return l->db;
+}
+
+irn_err
+irn_ledger_begin(irn_ledger *l)
+{
+	int rc = sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	l->in_tx = true;
+	/* Another connection may have appended since we last looked. */
+	irn_err e = load_head(l);
+	if (e != IRN_OK)
+		irn_ledger_rollback(l);
+	return e;
+}
+
+irn_err
+irn_ledger_commit(irn_ledger *l)
+{
+	int rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		irn_err e = irn_sqlite_err(rc);
+		irn_ledger_rollback(l);
+		return e;
+	}
+	l->in_tx = false;
+	return IRN_OK;
+}
+
+void
+irn_ledger_rollback(irn_ledger *l)
+{
+	if (sqlite3_get_autocommit(l->db) == 0)
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	l->in_tx = false;
+	(void)load_head(l);
+}
+
+static void
+put_u64(crypto_generichash_state *s, uint64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (56 - 8 * i));
+	crypto_generichash_update(s, b, 8);
+}
+
+static void
+put_u32(crypto_generichash_state *s, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	crypto_generichash_update(s, b, 4);
+}
+
+static void
+entry_hash(uint8_t out[IRN_HASH_LEN], uint64_t idx, const uint8_t prev[IRN_HASH_LEN], int type,
+	   int64_t accepted_ms, uint64_t roster_version, const uint8_t *data, size_t len,
+	   const uint8_t *receipt, size_t rlen)
+{
+	static const char dom[] = "IRNET-LEDGER-V1";
+	crypto_generichash_state s;
+	crypto_generichash_init(&s, NULL, 0, IRN_HASH_LEN);
+	crypto_generichash_update(&s, (const uint8_t *)dom, sizeof dom); /* includes NUL */
+	put_u64(&s, idx);
+	crypto_generichash_update(&s, prev, IRN_HASH_LEN);
+	uint8_t t = (uint8_t)type;
+	crypto_generichash_update(&s, &t, 1);
+	put_u64(&s, (uint64_t)accepted_ms);
+	put_u64(&s, roster_version);
+	put_u32(&s, (uint32_t)len);
+	crypto_generichash_update(&s, data, len);
+	put_u32(&s, (uint32_t)rlen);
+	if (rlen)
+		crypto_generichash_update(&s, receipt, rlen);
+	crypto_generichash_final(&s, out, IRN_HASH_LEN);
+}
+
+uint64_t
+irn_ledger_next_index(irn_ledger *l)
+{
+	return l->head_idx + 1;
+}
+
+void
+irn_ledger_head(irn_ledger *l, uint64_t *idx, uint8_t hash[IRN_HASH_LEN])
+{
+	if (idx)
+		*idx = l->head_idx;
+	if (hash)
+		memcpy(hash, l->head_hash, IRN_HASH_LEN);
+}
+
+irn_err
+irn_ledger_append(irn_ledger *l, const irn_entry *e, uint64_t *idx_out)
+{
+	if (!l->in_tx)
+		return IRN_ERR_INVALID;
+	uint64_t idx = l->head_idx + 1;
+	uint8_t h[IRN_HASH_LEN];
+	entry_hash(h, idx, l->head_hash, e->type, e->accepted_ms, e->roster_version, e->data,
+		   e->len, e->receipt, e->rlen);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db,
+		"INSERT INTO ledger(idx,type,accepted_ms,roster_version,sender,message_id,kind,"
+		"sequence,data,receipt,to_roles,to_members,remote_index,prev_hash,hash)"
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	sqlite3_bind_int(st, 2, e->type);
+	sqlite3_bind_int64(st, 3, e->accepted_ms);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)e->roster_version);
+	if (e->sender)
+		sqlite3_bind_text(st, 5, e->sender, -1, SQLITE_STATIC);
+	if (e->message_id)
+		sqlite3_bind_blob(st, 6, e->message_id, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, (int)e->kind);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)e->sequence);
+	sqlite3_bind_blob(st, 9, e->data, (int)e->len, SQLITE_STATIC);
+	if (e->receipt)
+		sqlite3_bind_blob(st, 10, e->receipt, (int)e->rlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, e->to_roles);
+	if (e->to_members)
+		sqlite3_bind_text(st, 12, e->to_members, -1, SQLITE_STATIC);
+	if (e->remote_index)
+		sqlite3_bind_int64(st, 13, (sqlite3_int64)e->remote_index);
+	sqlite3_bind_blob(st, 14, l->head_hash, IRN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 15, h, IRN_HASH_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return irn_sqlite_err(rc);
+	irn_err err = irn_meta_set_int(l, "head_idx", (int64_t)idx);
+	if (err == IRN_OK)
+		err = irn_meta_set_blob(l, "head_hash", h, IRN_HASH_LEN);
+	if (err != IRN_OK)
+		return err;
+	l->head_idx = idx;
+	memcpy(l->head_hash, h, IRN_HASH_LEN);
+	if (idx_out)
+		*idx_out = idx;
+	return IRN_OK;
+}
+
+static uint8_t *
+dup_blob(sqlite3_stmt *st, int col, size_t *len)
+{
+	int n = sqlite3_column_bytes(st, col);
+	const void *p = sqlite3_column_blob(st, col);
+	if (p == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	uint8_t *b = malloc((size_t)n ? (size_t)n : 1);
+	if (b) {
+		memcpy(b, p, (size_t)n);
+		*len = (size_t)n;
+	}
+	return b;
+}
+
+irn_err
+irn_ledger_find(irn_ledger *l, const char *sender, const uint8_t id[IRN_MSGID_LEN],
+		uint64_t *idx, uint8_t **data, size_t *len, uint8_t **receipt, size_t *rlen)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "SELECT idx, data, receipt FROM ledger"
+				    " WHERE type = 2 AND sender = ? AND message_id = ?",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	irn_err e = IRN_ERR_NOTFOUND;
+	if (rc == SQLITE_ROW) {
+		size_t dummy;
+		if (idx)
+			*idx = (uint64_t)sqlite3_column_int64(st, 0);
+		if (data)
+			*data = dup_blob(st, 1, len ? len : &dummy);
+		if (receipt)
+			*receipt = dup_blob(st, 2, rlen ? rlen : &dummy);
+		e = IRN_OK;
+	} else if (rc != SQLITE_DONE) {
+		e = irn_sqlite_err(rc);
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
+irn_err
+irn_meta_set_blob(irn_ledger *l, const char *k, const void *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1,
+				    &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? IRN_OK : irn_sqlite_err(rc);
+}
+
+irn_err
+irn_meta_get_blob(irn_ledger *l, const char *k, void *v, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	irn_err e = IRN_ERR_NOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(st, 0) == n) {
+			memcpy(v, sqlite3_column_blob(st, 0), n);
+			e = IRN_OK;
+		} else {
+			e = IRN_ERR_INVALID;
+		}
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
+irn_err
+irn_meta_set_int(irn_ledger *l, const char *k, int64_t v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", -1,
+				    &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? IRN_OK : irn_sqlite_err(rc);
+}
+
+int64_t
+irn_meta_get_int(irn_ledger *l, const char *k, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k = ?", -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	int64_t v = dflt;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+irn_err
+irn_ledger_latest_roster(irn_ledger *l, uint8_t **data, size_t *len)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "SELECT data FROM ledger WHERE type = 1"
+				    " ORDER BY idx DESC LIMIT 1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	irn_err e = IRN_ERR_NOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*data = dup_blob(st, 0, len);
+		e = *data ? IRN_OK : IRN_ERR_NOMEM;
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
+/* ---- verification ---- */
+
+static irn_err IRN_PRINTF(3, 4)
+bad(irn_verify_result *res, uint64_t idx, const char *fmt, ...)
+{
+	va_list ap;
+	res->first_bad = idx;
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof res->reason, fmt, ap);
+	va_end(ap);
+	return IRN_ERR_INVALID;
+}
+
+/* A broker receipt: signed by a broker-role member of r, about hash. */
+static const char *
+check_receipt(const irn_roster *r, const char *network, const uint8_t *rc, size_t rlen,
+	      const uint8_t env_hash[IRN_HASH_LEN])
+{
+	irn_msg *m = NULL;
+	irn_refusal why;
+	if (irn_envelope_check(r, network, rc, rlen, NULL, 0, 0, &m, &why) != 0) {
+		/* at_ms 0 fails the currency check for everyone: retry at issue time */
+		Irnet__Envelope *env = irnet__envelope__unpack(NULL, rlen, rc);
+		Irnet__Body *b = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
+		int64_t at = b && b->header ? b->header->created_ms : 0;
+		if (b)
+			irnet__body__free_unpacked(b, NULL);
+		if (env)
+			irnet__envelope__free_unpacked(env, NULL);
+		if (irn_envelope_check(r, network, rc, rlen, NULL, 0, at, &m, &why) != 0)
+			return why.reason;
+	}
+	const char *res = NULL;
+	if (m->h->kind != IRNET__KIND__KIND_RECEIPT ||
+	    !irn_member_has_role(m->signer, IRNET__ROLE__ROLE_BROKER)) {
+		res = "receipt not signed by a broker";
+	} else {
+		Irnet__Receipt *rp = irnet__receipt__unpack(NULL, m->body->payload.len,
+							    m->body->payload.data);
+		if (rp == NULL || memcmp(rp->envelope_hash.data, env_hash, IRN_HASH_LEN) != 0)
+			res = "receipt names another envelope";
+		if (rp)
+			irnet__receipt__free_unpacked(rp, NULL);
+	}
+	irn_msg_free(&m);
+	return res;
+}
+
+irn_err
+irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
+{
+	memset(res, 0, sizeof *res);
+	uint8_t pin[IRN_PK_LEN];
+	if (irn_meta_get_blob(l, "authority_pk_init", pin, sizeof pin) != IRN_OK)
+		return bad(res, 0, "no pinned authority key in this ledger");
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(l->db, "SELECT idx, type, accepted_ms, roster_version, data,"
+				    " receipt, prev_hash, hash FROM ledger ORDER BY idx", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return bad(res, 0, "cannot read the ledger: %s", sqlite3_errmsg(l->db));
+	irn_roster *roster = NULL;
+	uint8_t prev[IRN_HASH_LEN] = { 0 };
+	uint64_t expect = 1;
+	irn_err e = IRN_OK;
+	while (e == IRN_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+		int type = sqlite3_column_int(st, 1);
+		int64_t at = sqlite3_column_int64(st, 2);
+		uint64_t rv = (uint64_t)sqlite3_column_int64(st, 3);
+		const uint8_t *data = sqlite3_column_blob(st, 4);
+		size_t len = (size_t)sqlite3_column_bytes(st, 4);
+		const uint8_t *rcpt = sqlite3_column_blob(st, 5);
+		size_t rlen = (size_t)sqlite3_column_bytes(st, 5);
+		uint8_t h[IRN_HASH_LEN];
+		char detail[64];
+		res->entries++;
+		if (idx != expect) {
+			snprintf(detail, sizeof detail, "%llu", (unsigned long long)expect);
+			e = bad(res, expect, "entry %s is missing", detail);
+			break;
+		}
+		if (sqlite3_column_bytes(st, 6) != IRN_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(st, 6), prev, IRN_HASH_LEN) != 0) {
+			e = bad(res, idx, "previous-hash link broken");
+			break;
+		}
+		entry_hash(h, idx, prev, type, at, rv, data ? data : (const uint8_t *)"", len, rcpt, rlen);
+		if (sqlite3_column_bytes(st, 7) != IRN_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(st, 7), h, IRN_HASH_LEN) != 0) {
+			e = bad(res, idx, "entry content does not match its hash");
+			break;
+		}
+		if (type == IRN_ENTRY_ROSTER) {
+			irn_roster *nr = NULL;
+			uint8_t newpin[IRN_PK_LEN];
+			irn_err pe = irn_roster_parse(data, len, pin, network, 0, &nr, newpin);
+			if (pe != IRN_OK) {
+				e = bad(res, idx, "roster does not verify: %s", irn_strerror(pe));
+				break;
+			}
+			if (roster && nr->version <= roster->version) {
+				irn_roster_free(&nr);
+				e = bad(res, idx, "roster version does not rise");
+				break;
+			}
+			if (nr->version != rv) {
+				irn_roster_free(&nr);
+				e = bad(res, idx, "roster version column altered");
+				break;
+			}
+			memcpy(pin, newpin, IRN_PK_LEN);
+			irn_roster_free(&roster);
+			roster = nr;
+		} else if (type == IRN_ENTRY_MESSAGE || type == IRN_ENTRY_RECEIPT) {
+			if (roster == NULL || roster->version != rv) {
+				e = bad(res, idx, "entry names a roster not in force");
+				break;
+			}
+			irn_msg *m = NULL;
+			irn_refusal why;
+			if (irn_envelope_check(roster, network, data, len, NULL, 0, at, &m, &why) != 0) {
+				e = bad(res, idx, "message does not verify: %s", why.reason);
+				break;
+			}
+			const char *rw = NULL;
+			if (type == IRN_ENTRY_RECEIPT && m->h->kind != IRNET__KIND__KIND_RECEIPT)
+				rw = "receipt entry holds no receipt";
+			else if (rcpt && rlen)
+				rw = check_receipt(roster, network, rcpt, rlen, m->hash);
+			irn_msg_free(&m);
+			if (rw) {
+				e = bad(res, idx, "receipt does not verify: %s", rw);
+				break;
+			}
+		} else {
+			e = bad(res, idx, "unknown entry type");
+			break;
+		}
+		memcpy(prev, h, IRN_HASH_LEN);
+		expect = idx + 1;
+	}
+	if (e == IRN_OK && rc != SQLITE_DONE)
+		e = bad(res, expect, "database error: %s", sqlite3_errmsg(l->db));
+	sqlite3_finalize(st);
+	irn_roster_free(&roster);
+	if (e != IRN_OK)
+		return e;
+	/* The recorded head catches a truncated tail (unless it was rewritten too:
+	 * only signed checkpoints held elsewhere catch a full rewrite). */
+	int64_t head = irn_meta_get_int(l, "head_idx", 0);
+	uint8_t hh[IRN_HASH_LEN];
+	if ((uint64_t)head != expect - 1)
+		return bad(res, expect, "ledger ends before its recorded head (truncated tail)");
+	if (head > 0 && (irn_meta_get_blob(l, "head_hash", hh, sizeof hh) != IRN_OK ||
+			 memcmp(hh, prev, IRN_HASH_LEN) != 0))
+		return bad(res, expect - 1, "last entry differs from the recorded head");
+	return IRN_OK;
+}

@@ -1,0 +1,624 @@
+/* commands.c - irnet-node commands that talk to the daemon or read the
+ * database in short read-only transactions. */
+#include "node.h"
+#include "authz.h"
+#include "envelope.h"
+#include "keys.h"
+#include "report.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int
+node_frame_write(int fd, const char *s, size_t n)
+{
+	uint8_t hdr[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+	if (write(fd, hdr, 4) != 4)
+		return -1;
+	size_t off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, s + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+char *
+node_frame_read(int fd, size_t max)
+{
+	uint8_t hdr[4];
+	if (read_full(fd, hdr, 4) != 0)
+		return NULL;
+	size_t n = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
+	if (n > max)
+		return NULL;
+	char *s = malloc(n + 1);
+	if (s == NULL || read_full(fd, s, n) != 0) {
+		free(s);
+		return NULL;
+	}
+	s[n] = 0;
+	return s;
+}
+
+irn_err
+node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (irn_snprintf(sa.sun_path, sizeof sa.sun_path, "%s/node.sock", home) < 0)
+		return IRN_ERR_INVALID;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return IRN_ERR_IO;
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return IRN_ERR_NOTFOUND;
+	}
+	char *s = json_dumps(req, JSON_COMPACT);
+	irn_err e = IRN_ERR_IO;
+	if (s && node_frame_write(fd, s, strlen(s)) == 0) {
+		char *r = node_frame_read(fd, 1 << 24);
+		json_error_t jerr;
+		*resp = r ? json_loads(r, 0, &jerr) : NULL;
+		e = *resp ? IRN_OK : IRN_ERR_TIMEOUT;
+		free(r);
+	}
+	free(s);
+	close(fd);
+	return e;
+}
+
+static void
+print_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* ---- report ---- */
+
+static const char report_help[] = N_(
+"usage: irnet-node report [--form FILE.json] [field options] [--to LIST]\n"
+"                         [--exercise] [--tlp clear|green|amber|red]\n"
+"                         [--person NAME] [--wait SECONDS]\n"
+"\n"
+"Sign and send an initial incident report (Form 03, TT20 annex). The form\n"
+"comes from a JSON file (docs/FORMS.md) and/or the options below, which\n"
+"override the file. The command returns once the signed report is stored\n"
+"durably at this node; the daemon delivers it and records the broker's\n"
+"signed receipt. With --wait it also waits for that receipt.\n"
+"\n"
+"  --system NAME            affected information system (required)\n"
+"  --security-level 1..5    the system's security level (required)\n"
+"  --category NAME          e.g. attack.ransomware, fault.power (required)\n"
+"  --summary TEXT           what happened (required)\n"
+"  --detected-at TIME       RFC 3339, e.g. 2026-11-25T08:30:00+07:00 (required)\n"
+"  --organisation NAME      reporting organisation\n"
+"  --contact NAME           contact person; --phone, --email\n"
+"  --handled                the incident has been handled already\n"
+"  --to LIST                recipients (default from irnet.conf report_to),\n"
+"                           member ids and role:NAME, comma-separated\n"
+"  --exercise               drill traffic: marked end to end, never counted as real\n"
+"\n"
+"Categories: attack.{dos,phishing,malware,intrusion,defacement,ransomware,\n"
+"destruction,espionage,combined,other}, fault.{power,link,software,overload,\n"
+"other}, error.{hardware-config,software-config,policy,forced-stop,other},\n"
+"disaster.{storm,flood,earthquake,fire,other}.\n"
+"\n"
+"Exit status: 0 stored (and, with --wait, received by the broker), 1 refused\n"
+"or failed, 2 usage error, 3 --wait timed out (the report stays queued).\n");
+
+static int
+wait_receipt(const char *home, const char *hexid, int seconds)
+{
+	uint8_t id[IRN_MSGID_LEN];
+	if (irn_unhex(id, sizeof id, hexid) != IRN_OK)
+		return 1;
+	for (int i = 0; i < seconds * 10; i++) {
+		irn_home *h = NULL;
+		if (irn_home_open(home, false, true, &h) != IRN_OK)
+			return 1;
+		sqlite3_stmt *st;
+		const char *state = NULL;
+		char buf[32] = "";
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+				       "SELECT state, broker_index FROM outbox WHERE message_id = ?", -1, &st,
+				       NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(st, 1, id, sizeof id, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(st, 0));
+				state = buf;
+			}
+			sqlite3_finalize(st);
+		}
+		irn_home_close(&h);
+		if (state && !strcmp(state, "done"))
+			return 0;
+		if (state && !strcmp(state, "refused"))
+			return 1;
+		usleep(100000);
+	}
+	return 3;
+}
+
+int
+node_cmd_report(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv, _(report_help)))
+		return 0;
+	json_t *form = NULL;
+	json_t *req = json_pack("{s:s}", "op", "report");
+	int wait = 0, rc = 2;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--exercise")) {
+			json_object_set_new(req, "exercise", json_true());
+			continue;
+		}
+		if (!strcmp(a, "--handled")) {
+			if (!form)
+				form = json_object();
+			json_object_set_new(form, "handled", json_true());
+			continue;
+		}
+		if (v == NULL) {
+			fprintf(stderr, _("irnet-node report: %s needs a value (see --help)\n"), a);
+			goto out;
+		}
+		i++;
+		if (!strcmp(a, "--form")) {
+			json_error_t err;
+			json_t *f = json_load_file(v, 0, &err);
+			if (f == NULL) {
+				fprintf(stderr, _("irnet-node report: %s: line %d: %s\n"), v, err.line, err.text);
+				rc = 1;
+				goto out;
+			}
+			if (form)
+				json_object_update_missing(form, f);
+			else
+				form = json_incref(f);
+			json_decref(f);
+			continue;
+		}
+		if (!form)
+			form = json_object();
+		if (!strcmp(a, "--system"))
+			json_object_set_new(form, "system", json_string(v));
+		else if (!strcmp(a, "--security-level"))
+			json_object_set_new(form, "security_level", json_integer(strtol(v, NULL, 10)));
+		else if (!strcmp(a, "--category"))
+			json_object_set_new(form, "category", json_string(v));
+		else if (!strcmp(a, "--summary"))
+			json_object_set_new(form, "summary", json_string(v));
+		else if (!strcmp(a, "--detected-at"))
+			json_object_set_new(form, "detected_at", json_string(v));
+		else if (!strcmp(a, "--organisation"))
+			json_object_set_new(form, "organisation", json_pack("{s:s}", "name", v));
+		else if (!strcmp(a, "--contact") || !strcmp(a, "--phone") || !strcmp(a, "--email")) {
+			json_t *ct = json_object_get(form, "contact");
+			if (!ct)
+				json_object_set_new(form, "contact", ct = json_object());
+			json_object_set_new(ct, a + 2 + (a[2] == 'c' ? 0 : 0), json_string(v));
+			if (!strcmp(a, "--contact")) {
+				json_object_del(ct, "contact");
+				json_object_set_new(ct, "name", json_string(v));
+			}
+		} else if (!strcmp(a, "--to"))
+			json_object_set_new(req, "to", json_string(v));
+		else if (!strcmp(a, "--person"))
+			json_object_set_new(req, "person", json_string(v));
+		else if (!strcmp(a, "--tlp")) {
+			static const char *const t[] = { "clear", "green", "amber", "red" };
+			int k = -1;
+			for (int j = 0; j < 4; j++)
+				if (!strcmp(v, t[j]))
+					k = j;
+			if (k < 0) {
+				fprintf(stderr, _("irnet-node report: --tlp is clear, green, amber or red\n"));
+				goto out;
+			}
+			json_object_set_new(req, "tlp", json_integer(k));
+		} else if (!strcmp(a, "--wait"))
+			wait = atoi(v);
+		else {
+			fprintf(stderr, _("irnet-node report: unknown option %s (see --help)\n"), a);
+			goto out;
+		}
+	}
+	if (form == NULL) {
+		fprintf(stderr, _("irnet-node report: give --form FILE or the field options (see --help)\n"));
+		goto out;
+	}
+	json_object_set(req, "form", form);
+	json_t *resp = NULL;
+	irn_err e = node_ctl_call(c->home, req, &resp, 10000);
+	if (e != IRN_OK) {
+		fprintf(stderr, _("irnet-node report: the daemon is not answering at %s/node.sock (%s); start it with 'irnet-node run'\n"),
+			c->home, irn_strerror(e));
+		rc = 1;
+		goto out;
+	}
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, _("irnet-node report: refused: %s\n"),
+			json_string_value(json_object_get(resp, "error")));
+		json_decref(resp);
+		rc = 1;
+		goto out;
+	}
+	const char *hex = json_string_value(json_object_get(resp, "message_id"));
+	rc = 0;
+	if (wait > 0) {
+		rc = wait_receipt(c->home, hex, wait);
+		json_object_set_new(resp, "receipt", json_boolean(rc == 0));
+	}
+	if (c->json)
+		print_json(resp);
+	else {
+		printf(_("report %s stored and signed (sequence %lld)\n"), hex,
+		       (long long)json_integer_value(json_object_get(resp, "sequence")));
+		if (wait > 0)
+			printf(rc == 0 ? _("the broker acknowledged it with a signed receipt\n")
+				       : rc == 3 ? _("no receipt yet: the report stays queued and will be sent\n")
+						 : _("the broker refused it: see 'irnet-node outbox'\n"));
+	}
+	json_decref(resp);
+out:
+	json_decref(form);
+	json_decref(req);
+	return rc;
+}
+
+/* ---- reads ---- */
+
+static irn_home *
+open_ro(irn_cli *c)
+{
+	irn_home *h = NULL;
+	if (irn_home_open(c->home, false, true, &h) != IRN_OK)
+		return NULL;
+	/* one short read transaction per command */
+	sqlite3_exec(irn_ledger_db(h->ledger), "BEGIN", NULL, NULL, NULL);
+	return h;
+}
+
+static void
+close_ro(irn_home **h)
+{
+	if (*h)
+		sqlite3_exec(irn_ledger_db((*h)->ledger), "COMMIT", NULL, NULL, NULL);
+	irn_home_close(h);
+}
+
+int
+node_cmd_incidents(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] incidents\nList the incidents this node has reported or received, newest first.\n")))
+		return 0;
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+		"SELECT message_id, sender, direction, system, category, summary, severity, state,"
+		" detected_ms, accepted_ms, exercise, broker_index FROM incidents"
+		" ORDER BY ledger_idx DESC", -1, &st, NULL) != SQLITE_OK) {
+		fprintf(stderr, "irnet-node: %s\n", sqlite3_errmsg(irn_ledger_db(h->ledger)));
+		close_ro(&h);
+		return 1;
+	}
+	json_t *arr = json_array();
+	if (!c->json)
+		printf("%-32s %-9s %-22s %-20s %-8s %s\n", _("ID"), _("DIR"), _("FROM"), _("CATEGORY"),
+		       _("SEVERITY"), _("SYSTEM"));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char hex[33], det[64];
+		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
+		irn_fmt_time(det, sizeof det, sqlite3_column_int64(st, 8), h->cfg.timezone);
+		const char *cat = irn_category_name((unsigned)sqlite3_column_int(st, 4));
+		bool ex = sqlite3_column_int(st, 10);
+		if (c->json) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
+				"id", hex, "sender", sqlite3_column_text(st, 1), "direction",
+				sqlite3_column_text(st, 2), "system", sqlite3_column_text(st, 3),
+				"category", cat ? cat : "?", "summary", sqlite3_column_text(st, 5),
+				"severity", sqlite3_column_text(st, 6), "state", sqlite3_column_text(st, 7),
+				"detected_at", det, "exercise", ex, "receipt",
+				sqlite3_column_type(st, 11) != SQLITE_NULL);
+			json_array_append_new(arr, o);
+		} else {
+			printf("%-32s %-9s %-22s %-20s %-8s %s%s\n", hex, sqlite3_column_text(st, 2),
+			       sqlite3_column_text(st, 1), cat ? cat : "?", sqlite3_column_text(st, 6),
+			       sqlite3_column_text(st, 3), ex ? _("  [EXERCISE]") : "");
+		}
+	}
+	sqlite3_finalize(st);
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(&h);
+	return 0;
+}
+
+static const irn_roster *
+roster_at(irn_home *h, uint64_t version, irn_roster **owned)
+{
+	sqlite3_stmt *st;
+	*owned = NULL;
+	if (h->roster && h->roster->version == version)
+		return h->roster;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+			       "SELECT data FROM ledger WHERE type = 1 AND roster_version = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)version);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    irn_roster_parse_unverified(sqlite3_column_blob(st, 0),
+					(size_t)sqlite3_column_bytes(st, 0), owned) != IRN_OK)
+		*owned = NULL;
+	sqlite3_finalize(st);
+	return *owned;
+}
+
+static void
+field(const char *label, const char *v)
+{
+	if (v && *v)
+		printf("  %-34s %s\n", label, v);
+}
+
+int
+node_cmd_show(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] show ID\nShow one report as the official form (Form 03), with its signer, key\nfingerprint, signature check and the broker's receipt. ID is the message\nid from 'incidents' (a unique prefix of at least 6 hex digits is enough).\n")))
+		return 0;
+	if (argc != 2 || strlen(argv[1]) < 6 || strlen(argv[1]) > 32) {
+		fprintf(stderr, _("usage: irnet-node show ID\n"));
+		return 2;
+	}
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	sqlite3_stmt *st;
+	int rc = 1;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+		"SELECT data, roster_version, accepted_ms, remote_index, idx FROM ledger WHERE type = 2"
+		" AND substr(hex(message_id), 1, ?) = upper(?)", -1, &st, NULL) != SQLITE_OK) {
+		close_ro(&h);
+		return 1;
+	}
+	sqlite3_bind_int(st, 1, (int)strlen(argv[1]));
+	sqlite3_bind_text(st, 2, argv[1], -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		fprintf(stderr, _("irnet-node show: no message %s\n"), argv[1]);
+		goto out;
+	}
+	const uint8_t *data = sqlite3_column_blob(st, 0);
+	size_t len = (size_t)sqlite3_column_bytes(st, 0);
+	irn_roster *owned = NULL;
+	const irn_roster *r = roster_at(h, (uint64_t)sqlite3_column_int64(st, 1), &owned);
+	irn_msg *m = NULL;
+	irn_refusal why = { 0, "roster not found" };
+	bool verified = r && irn_envelope_check(r, h->cfg.network, data, len, NULL, 0,
+						sqlite3_column_int64(st, 2), &m, &why) == 0;
+	if (!verified) {
+		fprintf(stderr, _("irnet-node show: the stored message does NOT verify: %s\n"), why.reason);
+		irn_roster_free(&owned);
+		goto out;
+	}
+	json_t *form = m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
+			       ? irn_report_to_json(m->body->payload.data, m->body->payload.len) : NULL;
+	char fp[48], hex[33], created[64], accepted[64];
+	irn_fingerprint(fp, m->signer->sign_pk);
+	irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
+	irn_fmt_time(created, sizeof created, m->h->created_ms, h->cfg.timezone);
+	irn_fmt_time(accepted, sizeof accepted, sqlite3_column_int64(st, 2), h->cfg.timezone);
+	if (c->json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:b,s:s,s:s}",
+			"id", hex, "kind", irn_kind_name(m->h->kind), "sender", m->h->sender,
+			"signer_name", m->signer->display_name, "organisation", m->signer->organisation,
+			"fingerprint", fp, "verified", 1, "sequence", (json_int_t)m->h->sequence,
+			"exercise", m->h->exercise, "created_at", created, "accepted_at", accepted);
+		if (m->h->signed_by_person)
+			json_object_set_new(o, "person", json_string(m->h->signed_by_person));
+		if (m->h->local_account)
+			json_object_set_new(o, "local_account", json_string(m->h->local_account));
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			json_object_set_new(o, "broker_index", json_integer(sqlite3_column_int64(st, 3)));
+		if (form)
+			json_object_set(o, "form", form);
+		print_json(o);
+		json_decref(o);
+	} else {
+		if (m->h->exercise)
+			printf("%s\n", _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
+		printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
+		field(_("Message id:"), hex);
+		if (form) {
+			json_t *org = json_object_get(form, "organisation");
+			json_t *ct = json_object_get(form, "contact");
+			field(_("Reporting organisation:"), json_string_value(json_object_get(org, "name")));
+			field(_("Address:"), json_string_value(json_object_get(org, "address")));
+			field(_("Contact person:"), json_string_value(json_object_get(ct, "name")));
+			field(_("Phone:"), json_string_value(json_object_get(ct, "phone")));
+			field(_("Email:"), json_string_value(json_object_get(ct, "email")));
+			field(_("Information system:"), json_string_value(json_object_get(form, "system")));
+			char lvl[8];
+			snprintf(lvl, sizeof lvl, "%lld", (long long)json_integer_value(json_object_get(form, "security_level")));
+			field(_("Security level:"), lvl);
+			Irnet__InitialReport *ir = irnet__initial_report__unpack(NULL, m->body->payload.len, m->body->payload.data);
+			if (ir) {
+				char det[64];
+				field(_("Category:"), irn_category_label(ir->category));
+				irn_fmt_time(det, sizeof det, ir->detected_ms, h->cfg.timezone);
+				field(_("Detected at:"), det);
+				field(_("Status:"), ir->handled ? _("handled") : _("not handled"));
+				field(_("Confidential:"), ir->confidential ? _("yes") : _("no"));
+				field(_("Severity (QD05 art. 9):"), irn_report_serious(ir) ? _("serious") : _("normal"));
+				irnet__initial_report__free_unpacked(ir, NULL);
+			}
+			field(_("Summary:"), json_string_value(json_object_get(form, "summary")));
+			field(_("Measures taken:"), json_string_value(json_object_get(form, "measures_taken")));
+			field(_("Support requested:"), json_string_value(json_object_get(form, "support_requested")));
+		}
+		printf("%s\n", _("SIGNATURE"));
+		field(_("Signed by member:"), m->h->sender);
+		field(_("Member name:"), m->signer->display_name);
+		field(_("Organisation:"), m->signer->organisation);
+		field(_("Authorised person:"), m->h->signed_by_person);
+		field(_("Local account:"), m->h->local_account);
+		field(_("Key fingerprint:"), fp);
+		field(_("Signature:"), _("VERIFIED against the roster in force"));
+		field(_("Created at:"), created);
+		field(_("Accepted at:"), accepted);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+			char bi[32];
+			snprintf(bi, sizeof bi, "%lld", (long long)sqlite3_column_int64(st, 3));
+			field(_("Broker ledger position:"), bi);
+		}
+	}
+	json_decref(form);
+	irn_msg_free(&m);
+	irn_roster_free(&owned);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	close_ro(&h);
+	return rc;
+}
+
+int
+node_cmd_outbox(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] outbox\nList messages this node signed and their delivery state: pending (no\nbroker receipt yet), done (receipt held) or refused (with the reason).\n")))
+		return 0;
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+		"SELECT message_id, sequence, state, attempts, last_error, broker_index, accepted_ms"
+		" FROM outbox ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
+		close_ro(&h);
+		return 1;
+	}
+	json_t *arr = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char hex[33];
+		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
+		json_t *o = json_pack("{s:s,s:I,s:s,s:I}", "id", hex, "sequence",
+			(json_int_t)sqlite3_column_int64(st, 1), "state", sqlite3_column_text(st, 2),
+			"attempts", (json_int_t)sqlite3_column_int64(st, 3));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			json_object_set_new(o, "error", json_string((const char *)sqlite3_column_text(st, 4)));
+		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+			json_object_set_new(o, "broker_index", json_integer(sqlite3_column_int64(st, 5)));
+		if (!c->json)
+			printf("%s #%-5lld %-8s %s\n", hex, (long long)sqlite3_column_int64(st, 1),
+			       sqlite3_column_text(st, 2),
+			       sqlite3_column_type(st, 4) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 4) : "");
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(&h);
+	return 0;
+}
+
+int
+node_cmd_events(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] events\nList security events: messages this node refused, and why.\n")))
+		return 0;
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+		"SELECT time_ms, member, reason, detail FROM security_events ORDER BY id", -1, &st,
+		NULL) != SQLITE_OK) {
+		close_ro(&h);
+		return 1;
+	}
+	json_t *arr = json_array();
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char t[64];
+		irn_fmt_time(t, sizeof t, sqlite3_column_int64(st, 0), h->cfg.timezone);
+		const char *mem = (const char *)sqlite3_column_text(st, 1);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "time", t, "member",
+			mem ? mem : "-", "reason", sqlite3_column_text(st, 2), "detail",
+			sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : ""));
+		if (!c->json)
+			printf("%s %-24s %-22s %s\n", t, mem ? mem : "-", sqlite3_column_text(st, 2),
+			       sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+	}
+	sqlite3_finalize(st);
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(&h);
+	return 0;
+}
+
+int
+node_cmd_status(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] status\nAsk the running daemon for its state. Exit 1 if it is not running.\n")))
+		return 0;
+	json_t *req = json_pack("{s:s}", "op", "status"), *resp = NULL;
+	irn_err e = node_ctl_call(c->home, req, &resp, 3000);
+	json_decref(req);
+	if (e != IRN_OK) {
+		fprintf(stderr, _("irnet-node: the daemon is not running at %s\n"), c->home);
+		return 1;
+	}
+	if (c->json)
+		print_json(resp);
+	else
+		printf(_("%s: %s, roster %lld, %lld pending, ledger head %lld\n"),
+		       json_string_value(json_object_get(resp, "id")),
+		       json_is_true(json_object_get(resp, "connected")) ? _("connected") : _("not connected"),
+		       (long long)json_integer_value(json_object_get(resp, "roster_version")),
+		       (long long)json_integer_value(json_object_get(resp, "outbox_pending")),
+		       (long long)json_integer_value(json_object_get(resp, "ledger_head")));
+	json_decref(resp);
+	return 0;
+}

@@ -1,0 +1,841 @@
+#define _GNU_SOURCE 1 /* accept4, struct ucred */
+/* daemon.c - `irnet-node run`: the only process holding the node's secret
+ * keys and writing its database. One zmq_poll loop over the broker
+ * connection, its monitor and the local control socket. */
+#include "node.h"
+#include "authz.h"
+#include "crypto.h"
+#include "validate.h"
+#include "envelope.h"
+#include "report.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <zmq.h>
+
+typedef struct node {
+	irn_home *h;
+	void *ctx, *dealer, *mon;
+	int ctl;
+	bool welcomed;
+	int64_t last_hb_ms, last_resend_ms;
+	uint64_t delivered_upto;
+	uint64_t next_seq;
+} node;
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int s) { (void)s; stop_flag = 1; }
+
+irn_err
+node_schema(irn_ledger *l)
+{
+	static const char sql[] =
+		"CREATE TABLE IF NOT EXISTS outbox(message_id BLOB PRIMARY KEY,"
+		" sequence INTEGER NOT NULL, envelope BLOB NOT NULL, created_ms INTEGER NOT NULL,"
+		" state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+		" last_try_ms INTEGER, last_error TEXT, receipt_idx INTEGER, broker_index INTEGER,"
+		" accepted_ms INTEGER);"
+		"CREATE TABLE IF NOT EXISTS incidents(message_id BLOB PRIMARY KEY,"
+		" ledger_idx INTEGER NOT NULL, sender TEXT NOT NULL, direction TEXT NOT NULL,"
+		" system TEXT, category INTEGER, summary TEXT, severity TEXT, state TEXT,"
+		" detected_ms INTEGER, reported_ms INTEGER, accepted_ms INTEGER, exercise INTEGER,"
+		" tlp INTEGER, broker_index INTEGER);"
+		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
+		" time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);";
+	return irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
+}
+
+static void
+record_event(node *n, const char *member, const char *reason, const char *detail)
+{
+	irn_security_event(member, reason, "%s", detail);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+			       "INSERT INTO security_events(time_ms, member, reason, detail)"
+			       " VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, irn_now_ms());
+	sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+/* ---- sending ---- */
+
+static void
+send_packet(node *n, Irnet__Packet *p)
+{
+	if (irn_packet_send(n->dealer, NULL, 0, p) != 0)
+		log_debug("send: %s", zmq_strerror(errno));
+}
+
+static void
+send_hello(node *n)
+{
+	Irnet__Hello hl = IRNET__HELLO__INIT;
+	hl.version = IRN_PROTOCOL_VERSION;
+	hl.roster_version = n->h->roster->version;
+	hl.delivered_upto = n->delivered_upto;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_HELLO;
+	p.hello = &hl;
+	send_packet(n, &p);
+}
+
+static void
+send_ack(node *n, uint64_t upto)
+{
+	Irnet__Ack a = IRNET__ACK__INIT;
+	a.upto = upto;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ACK;
+	p.ack = &a;
+	send_packet(n, &p);
+}
+
+static void
+flush_outbox(node *n)
+{
+	if (!n->welcomed)
+		return;
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT envelope FROM outbox WHERE state = 'pending'"
+			       " ORDER BY sequence LIMIT 1000", -1, &st, NULL) != SQLITE_OK)
+		return;
+	int sent = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (irn_packet_send_bytes(n->dealer, NULL, 0, IRNET__PACKET__P_SUBMIT,
+					  sqlite3_column_blob(st, 0),
+					  (size_t)sqlite3_column_bytes(st, 0)) != 0)
+			break;
+		sent++;
+	}
+	sqlite3_finalize(st);
+	if (sent) {
+		sqlite3_stmt *up;
+		if (sqlite3_prepare_v2(db, "UPDATE outbox SET attempts = attempts + 1, last_try_ms = ?"
+				       " WHERE state = 'pending'", -1, &up, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(up, 1, irn_now_ms());
+			sqlite3_step(up);
+			sqlite3_finalize(up);
+		}
+		log_debug("sent %d pending message(s) to the broker", sent);
+	}
+	n->last_resend_ms = irn_now_ms();
+}
+
+/* ---- receiving ---- */
+
+/* A broker-signed envelope of the given kind: check it like any other
+ * message, and that its signer is our broker. */
+static irn_msg *
+broker_envelope(node *n, const uint8_t *b, size_t len, unsigned kind)
+{
+	irn_msg *m = NULL;
+	irn_refusal why;
+	int64_t now = irn_now_ms();
+	if (irn_envelope_check(n->h->roster, n->h->cfg.network, b, len, NULL, now, now, &m, &why)) {
+		record_event(n, n->h->cfg.broker_id, irn_error_code_name(why.code), why.reason);
+		return NULL;
+	}
+	if (m->h->kind != kind || strcmp(m->signer->id, n->h->cfg.broker_id) != 0 ||
+	    !irn_member_has_role(m->signer, IRNET__ROLE__ROLE_BROKER)) {
+		record_event(n, m->signer->id, "not-our-broker", "broker reply not from our broker");
+		irn_msg_free(&m);
+	}
+	return m;
+}
+
+static void
+handle_receipt(node *n, const uint8_t *b, size_t len)
+{
+	irn_msg *m = broker_envelope(n, b, len, IRNET__KIND__KIND_RECEIPT);
+	if (m == NULL)
+		return;
+	Irnet__Receipt *r = irnet__receipt__unpack(NULL, m->body->payload.len, m->body->payload.data);
+	uint8_t *env = NULL;
+	size_t elen = 0;
+	irn_err e = IRN_ERR_INVALID;
+	if (r && !strcmp(r->sender, n->h->cfg.id))
+		e = irn_ledger_find(n->h->ledger, r->sender, r->message_id.data, NULL, &env, &elen,
+				    NULL, NULL);
+	uint8_t hash[IRN_HASH_LEN];
+	if (e == IRN_OK)
+		irn_hash(hash, env, elen);
+	if (e != IRN_OK || memcmp(hash, r->envelope_hash.data, IRN_HASH_LEN) != 0) {
+		record_event(n, m->signer->id, "bad-receipt", "receipt names no message of ours");
+		goto out;
+	}
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	if (sqlite3_prepare_v2(db, "SELECT state FROM outbox WHERE message_id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_blob(st, 1, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+	bool pending = sqlite3_step(st) == SQLITE_ROW &&
+		       !strcmp((const char *)sqlite3_column_text(st, 0), "pending");
+	sqlite3_finalize(st);
+	if (!pending)
+		goto out; /* a repeated receipt: already recorded */
+	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK)
+		goto out;
+	uint64_t idx = 0;
+	irn_entry ent = { .type = IRN_ENTRY_RECEIPT, .accepted_ms = irn_now_ms(),
+			  .roster_version = n->h->roster->version, .message_id = r->message_id.data,
+			  .kind = IRNET__KIND__KIND_RECEIPT, .data = b, .len = len,
+			  .remote_index = r->ledger_index };
+	e = irn_ledger_append(n->h->ledger, &ent, &idx);
+	if (e == IRN_OK && sqlite3_prepare_v2(db,
+		"UPDATE outbox SET state = 'done', receipt_idx = ?, broker_index = ?, accepted_ms = ?"
+		" WHERE message_id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->ledger_index);
+		sqlite3_bind_int64(st, 3, r->accepted_ms);
+		sqlite3_bind_blob(st, 4, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+	}
+	if (e == IRN_OK && sqlite3_prepare_v2(db,
+		"UPDATE incidents SET broker_index = ?, accepted_ms = ? WHERE message_id = ?",
+		-1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->ledger_index);
+		sqlite3_bind_int64(st, 2, r->accepted_ms);
+		sqlite3_bind_blob(st, 3, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+	}
+	if (e == IRN_OK)
+		e = irn_ledger_commit(n->h->ledger);
+	else
+		irn_ledger_rollback(n->h->ledger);
+	if (e == IRN_OK)
+		log_info("receipt: message #%llu accepted by the broker at ledger %llu",
+			 (unsigned long long)m->h->sequence, (unsigned long long)r->ledger_index);
+	else
+		log_error(_("cannot store a receipt: %s (it will come again)"), irn_strerror(e));
+out:
+	free(env);
+	if (r)
+		irnet__receipt__free_unpacked(r, NULL);
+	irn_msg_free(&m);
+}
+
+static void
+handle_error(node *n, const uint8_t *b, size_t len)
+{
+	irn_msg *m = broker_envelope(n, b, len, IRNET__KIND__KIND_ERROR);
+	if (m == NULL)
+		return;
+	Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, m->body->payload.len,
+							  m->body->payload.data);
+	if (r == NULL) {
+		irn_msg_free(&m);
+		return;
+	}
+	const char *code = irn_error_code_name(r->code);
+	bool transient = r->code == IRNET__ERROR_CODE__ERR_STORAGE ||
+			 r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED;
+	log_warn(_("broker refused a message: %s: %s%s"), code, r->detail ? r->detail : "",
+		 transient ? _(" (will retry)") : "");
+	if (!transient && r->has_message_id) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+				       "UPDATE outbox SET state = 'refused', last_error = ?"
+				       " WHERE message_id = ? AND state = 'pending'", -1, &st,
+				       NULL) == SQLITE_OK) {
+			char msg[300];
+			snprintf(msg, sizeof msg, "%s: %s", code, r->detail ? r->detail : "");
+			sqlite3_bind_text(st, 1, msg, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(st, 2, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+	}
+	irnet__error_reply__free_unpacked(r, NULL);
+	irn_msg_free(&m);
+}
+
+static irn_err
+derive_incident(node *n, const irn_msg *m, uint64_t idx, const char *direction,
+		int64_t accepted_ms, uint64_t broker_index)
+{
+	if (m->h->kind != IRNET__KIND__KIND_INITIAL_REPORT)
+		return IRN_OK;
+	Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, m->body->payload.len,
+								m->body->payload.data);
+	if (r == NULL)
+		return IRN_ERR_DECODE;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+		"INSERT OR IGNORE INTO incidents(message_id, ledger_idx, sender, direction, system,"
+		" category, summary, severity, state, detected_ms, reported_ms, accepted_ms, exercise,"
+		" tlp, broker_index) VALUES(?,?,?,?,?,?,?,?,'reported',?,?,?,?,?,?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+		sqlite3_bind_text(st, 3, m->h->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, direction, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, r->system_name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, (int)r->category);
+		sqlite3_bind_text(st, 7, r->summary, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, irn_report_serious(r) ? "serious" : "normal", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 9, r->detected_ms);
+		sqlite3_bind_int64(st, 10, r->reported_ms);
+		if (accepted_ms)
+			sqlite3_bind_int64(st, 11, accepted_ms);
+		sqlite3_bind_int(st, 12, m->h->exercise);
+		sqlite3_bind_int(st, 13, (int)m->h->tlp);
+		if (broker_index)
+			sqlite3_bind_int64(st, 14, (sqlite3_int64)broker_index);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	irnet__initial_report__free_unpacked(r, NULL);
+	return irn_sqlite_err(rc);
+}
+
+static void
+handle_deliver(node *n, const Irnet__Deliver *d)
+{
+	char detail[256];
+	irn_msg *rm = broker_envelope(n, d->receipt.data, d->receipt.len, IRNET__KIND__KIND_RECEIPT);
+	if (rm == NULL)
+		return; /* not acknowledged: a real broker will send it again */
+	Irnet__Receipt *r = irnet__receipt__unpack(NULL, rm->body->payload.len, rm->body->payload.data);
+	irn_msg *m = NULL;
+	irn_refusal why;
+	uint8_t hash[IRN_HASH_LEN];
+	irn_hash(hash, d->envelope.data, d->envelope.len);
+	if (r == NULL || memcmp(hash, r->envelope_hash.data, IRN_HASH_LEN) != 0 ||
+	    r->ledger_index != d->ledger_index) {
+		record_event(n, rm->signer->id, "bad-receipt", "delivery whose receipt does not match");
+		goto out;
+	}
+	if (d->prev_index > n->delivered_upto) {
+		snprintf(detail, sizeof detail, "gap: broker says previous was %llu, we hold up to %llu",
+			 (unsigned long long)d->prev_index, (unsigned long long)n->delivered_upto);
+		log_warn("%s; asking again", detail);
+		n->welcomed = false;
+		send_hello(n);
+		goto out;
+	}
+	if (d->ledger_index <= n->delivered_upto) {
+		send_ack(n, n->delivered_upto); /* already held */
+		goto out;
+	}
+	/* Never trust the broker: the same checks again, with the member's
+	 * currency judged at the broker's signed acceptance time. */
+	if (irn_envelope_check(n->h->roster, n->h->cfg.network, d->envelope.data, d->envelope.len,
+			       NULL, irn_now_ms(), r->accepted_ms, &m, &why) != 0) {
+		snprintf(detail, sizeof detail, "delivery %llu refused: %s",
+			 (unsigned long long)d->ledger_index, why.reason);
+		record_event(n, r->sender, irn_error_code_name(why.code), detail);
+		goto skip;
+	}
+	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
+	if (self == NULL || !irn_msg_addressed_to(m->h, self->id, self->roles)) {
+		record_event(n, m->h->sender, "not-addressed", "delivery not addressed to this member");
+		goto skip;
+	}
+	irn_err e = irn_ledger_find(n->h->ledger, m->h->sender, m->h->message_id.data, NULL, NULL,
+				    NULL, NULL, NULL);
+	if (e == IRN_OK) {
+		log_debug("duplicate delivery of a held message: acknowledged again");
+		goto skip;
+	}
+	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK) {
+		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
+		goto out;
+	}
+	uint64_t idx = 0;
+	irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = r->accepted_ms,
+			  .roster_version = n->h->roster->version, .sender = m->h->sender,
+			  .message_id = m->h->message_id.data, .kind = m->h->kind,
+			  .sequence = m->h->sequence, .data = d->envelope.data, .len = d->envelope.len,
+			  .receipt = d->receipt.data, .rlen = d->receipt.len,
+			  .remote_index = d->ledger_index };
+	e = irn_ledger_append(n->h->ledger, &ent, &idx);
+	if (e == IRN_OK)
+		e = derive_incident(n, m, idx, "received", r->accepted_ms, d->ledger_index);
+	if (e == IRN_OK)
+		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
+	if (e == IRN_OK)
+		e = irn_ledger_commit(n->h->ledger);
+	else
+		irn_ledger_rollback(n->h->ledger);
+	if (e != IRN_OK) {
+		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
+		goto out;
+	}
+	n->delivered_upto = d->ledger_index;
+	log_info("%s %s from %s verified and stored (ledger %llu, broker %llu)%s",
+		 irn_kind_name(m->h->kind), "", m->h->sender, (unsigned long long)idx,
+		 (unsigned long long)d->ledger_index, m->h->exercise ? " [EXERCISE]" : "");
+	send_ack(n, n->delivered_upto);
+	goto out;
+skip:
+	/* Refused or duplicate: nothing stored as fact, but the position is
+	 * acknowledged so one bad message cannot block the queue. */
+	if (irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index) == IRN_OK)
+		n->delivered_upto = d->ledger_index;
+	send_ack(n, n->delivered_upto);
+out:
+	if (r)
+		irnet__receipt__free_unpacked(r, NULL);
+	irn_msg_free(&m);
+	irn_msg_free(&rm);
+}
+
+static void
+handle_welcome(node *n, const Irnet__Welcome *w)
+{
+	if (w->has_roster && w->roster_version > n->h->roster->version) {
+		char why[256];
+		irn_err e = irn_home_accept_roster(n->h, w->roster.data, w->roster.len, why, sizeof why);
+		if (e == IRN_OK)
+			log_info("%s (from the broker)", why);
+		else
+			record_event(n, n->h->cfg.broker_id, "roster-refused", why);
+	}
+	int64_t skew = w->broker_time_ms - irn_now_ms();
+	log_info("connected to broker %s (roster %llu, clock skew %lld ms)", n->h->cfg.broker_id,
+		 (unsigned long long)w->roster_version, (long long)skew);
+	if (w->last_sequence >= n->next_seq)
+		log_warn(_("the broker holds sequence %llu from us, above ours: resynchronising"),
+			 (unsigned long long)w->last_sequence);
+	if (w->last_sequence >= n->next_seq) {
+		n->next_seq = w->last_sequence + 1;
+		if (irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq) != IRN_OK)
+			log_error(_("cannot store the sequence number"));
+	}
+	n->welcomed = true;
+	flush_outbox(n);
+}
+
+static void
+dealer_handle(node *n)
+{
+	zmq_msg_t msg;
+	zmq_msg_init(&msg);
+	if (zmq_msg_recv(&msg, n->dealer, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&msg);
+		return;
+	}
+	bool more = zmq_msg_more(&msg);
+	Irnet__Packet *p = more ? NULL : irnet__packet__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+	while (more) { /* a broker never sends several frames: drain and drop */
+		zmq_msg_t x;
+		zmq_msg_init(&x);
+		more = zmq_msg_recv(&x, n->dealer, 0) >= 0 && zmq_msg_more(&x);
+		zmq_msg_close(&x);
+	}
+	zmq_msg_close(&msg);
+	if (p == NULL) {
+		record_event(n, n->h->cfg.broker_id, "malformed", "broker sent a malformed frame");
+		return;
+	}
+	switch (p->p_case) {
+	case IRNET__PACKET__P_WELCOME: handle_welcome(n, p->welcome); break;
+	case IRNET__PACKET__P_RECEIPT: handle_receipt(n, p->receipt.data, p->receipt.len); break;
+	case IRNET__PACKET__P_ERROR: handle_error(n, p->error.data, p->error.len); break;
+	case IRNET__PACKET__P_DELIVER:
+		if (n->welcomed)
+			handle_deliver(n, p->deliver);
+		break;
+	case IRNET__PACKET__P_HEARTBEAT: break;
+	default: record_event(n, n->h->cfg.broker_id, "malformed", "unexpected packet from broker");
+	}
+	irnet__packet__free_unpacked(p, NULL);
+}
+
+static void
+monitor_handle(node *n)
+{
+	zmq_msg_t a, b;
+	zmq_msg_init(&a);
+	zmq_msg_init(&b);
+	if (zmq_msg_recv(&a, n->mon, 0) < 0 || !zmq_msg_more(&a) || zmq_msg_recv(&b, n->mon, 0) < 0) {
+		zmq_msg_close(&a);
+		zmq_msg_close(&b);
+		return;
+	}
+	uint16_t ev = 0;
+	if (zmq_msg_size(&a) >= 2)
+		memcpy(&ev, zmq_msg_data(&a), 2);
+	switch (ev) {
+	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+		send_hello(n);
+		break;
+	case ZMQ_EVENT_DISCONNECTED:
+		if (n->welcomed)
+			log_warn(_("lost the connection to the broker; reconnecting"));
+		n->welcomed = false;
+		break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+		log_error(_("the broker refused our key (not in its roster, or revoked)"));
+		break;
+	case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+	case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+		log_error(_("handshake with the broker failed (wrong broker key?)"));
+		break;
+	default:
+		break;
+	}
+	zmq_msg_close(&a);
+	zmq_msg_close(&b);
+}
+
+/* ---- control socket ---- */
+
+static json_t *
+ctl_error(const char *msg)
+{
+	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+static int
+parse_recipients(const char *list, char ***members, size_t *nm, uint32_t **roles, size_t *nr,
+		 char *err, size_t errsz)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", list);
+	*members = calloc(IRN_MAX_RECIPIENTS, sizeof **members);
+	*roles = calloc(IRN_MAX_ROLES_IN_LIST, sizeof **roles);
+	*nm = *nr = 0;
+	if (!*members || !*roles)
+		return -1;
+	for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		if (!strncmp(t, "role:", 5)) {
+			int r = irn_role_parse(t + 5);
+			if (r < 0 || *nr >= IRN_MAX_ROLES_IN_LIST) {
+				snprintf(err, errsz, _("unknown recipient role %s"), t + 5);
+				return -1;
+			}
+			(*roles)[(*nr)++] = (uint32_t)r;
+		} else {
+			if (!irn_member_id_ok(t) || *nm >= IRN_MAX_RECIPIENTS) {
+				snprintf(err, errsz, _("bad recipient %s (a member id or role:NAME)"), t);
+				return -1;
+			}
+			(*members)[(*nm)++] = strdup(t);
+		}
+	}
+	if (*nm + *nr == 0) {
+		snprintf(err, errsz, "%s", _("no recipients"));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *
+op_report(node *n, json_t *req, const char *account)
+{
+	char err[256] = "";
+	uint8_t *payload = NULL, *env = NULL;
+	size_t plen = 0, elen = 0;
+	char **members = NULL;
+	uint32_t *roles = NULL;
+	size_t nm = 0, nr = 0;
+	json_t *resp = NULL;
+	irn_msg *chk = NULL;
+	int64_t now = irn_now_ms();
+	if (irn_report_from_json(json_object_get(req, "form"), now, &payload, &plen, err,
+				 sizeof err) != IRN_OK)
+		return ctl_error(err);
+	const char *to = json_string_value(json_object_get(req, "to"));
+	if (parse_recipients(to ? to : n->h->cfg.report_to, &members, &nm, &roles, &nr, err,
+			     sizeof err) != 0) {
+		resp = ctl_error(err[0] ? err : "out of memory");
+		goto out;
+	}
+	Irnet__Header h;
+	uint8_t id[IRN_MSGID_LEN];
+	irn_header_fill(&h, id, n->h->cfg.id, IRNET__KIND__KIND_INITIAL_REPORT, n->next_seq,
+			json_is_true(json_object_get(req, "exercise")));
+	h.to_members = members;
+	h.n_to_members = nm;
+	h.to_roles = roles;
+	h.n_to_roles = nr;
+	json_int_t tlp = json_integer_value(json_object_get(req, "tlp"));
+	h.tlp = tlp >= 0 && tlp <= 3 ? (uint32_t)tlp : IRNET__TLP__TLP_AMBER;
+	const char *person = json_string_value(json_object_get(req, "person"));
+	h.signed_by_person = (char *)(person && *person ? person : n->h->cfg.person[0] ? n->h->cfg.person : NULL);
+	h.local_account = (char *)account;
+	irn_err e = irn_envelope_build(n->h->keys, n->h->cfg.network, &h, payload, plen, &env, &elen);
+	if (e != IRN_OK) {
+		resp = ctl_error(irn_strerror(e));
+		goto out;
+	}
+	/* Check our own message the way every receiver will, before storing. */
+	irn_refusal why;
+	if (irn_envelope_check(n->h->roster, n->h->cfg.network, env, elen, n->h->cfg.id, now, now,
+			       &chk, &why) != 0) {
+		snprintf(err, sizeof err, _("refused before sending: %s (%s)"), why.reason,
+			 irn_error_code_name(why.code));
+		resp = ctl_error(err);
+		goto out;
+	}
+	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK) {
+		resp = ctl_error(irn_strerror(e));
+		goto out;
+	}
+	uint64_t idx = 0;
+	irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = now,
+			  .roster_version = n->h->roster->version, .sender = h.sender,
+			  .message_id = id, .kind = h.kind, .sequence = h.sequence, .data = env,
+			  .len = elen };
+	e = irn_ledger_append(n->h->ledger, &ent, &idx);
+	sqlite3_stmt *st;
+	if (e == IRN_OK) {
+		e = irn_sqlite_err(sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+			"INSERT INTO outbox(message_id, sequence, envelope, created_ms) VALUES(?,?,?,?)",
+			-1, &st, NULL));
+		if (e == IRN_OK) {
+			sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)h.sequence);
+			sqlite3_bind_blob(st, 3, env, (int)elen, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, now);
+			e = irn_sqlite_err(sqlite3_step(st));
+			sqlite3_finalize(st);
+		}
+	}
+	if (e == IRN_OK)
+		e = derive_incident(n, chk, idx, "sent", 0, 0);
+	if (e == IRN_OK)
+		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
+	if (e == IRN_OK)
+		e = irn_ledger_commit(n->h->ledger);
+	else
+		irn_ledger_rollback(n->h->ledger);
+	if (e != IRN_OK) {
+		snprintf(err, sizeof err, _("cannot store the report: %s; nothing was sent"),
+			 irn_strerror(e));
+		resp = ctl_error(err);
+		goto out;
+	}
+	n->next_seq++;
+	char hex[2 * IRN_MSGID_LEN + 1];
+	irn_hex(hex, id, IRN_MSGID_LEN);
+	log_info("initial report %s (#%llu) signed and stored; sending", hex,
+		 (unsigned long long)h.sequence);
+	resp = json_pack("{s:b,s:s,s:I,s:I}", "ok", 1, "message_id", hex, "sequence",
+			 (json_int_t)h.sequence, "ledger_index", (json_int_t)idx);
+	if (n->welcomed)
+		irn_packet_send_bytes(n->dealer, NULL, 0, IRNET__PACKET__P_SUBMIT, env, elen);
+out:
+	for (size_t i = 0; i < nm; i++)
+		free(members[i]);
+	free(members);
+	free(roles);
+	free(payload);
+	free(env);
+	irn_msg_free(&chk);
+	return resp;
+}
+
+static json_t *
+op_status(node *n)
+{
+	sqlite3_stmt *st;
+	json_int_t pending = 0;
+	if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+			       "SELECT count(*) FROM outbox WHERE state = 'pending'", -1, &st,
+			       NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			pending = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	uint64_t head;
+	irn_ledger_head(n->h->ledger, &head, NULL);
+	return json_pack("{s:b,s:s,s:b,s:I,s:I,s:I,s:I}", "ok", 1, "id", n->h->cfg.id,
+			 "connected", n->welcomed, "roster_version", (json_int_t)n->h->roster->version,
+			 "outbox_pending", pending, "ledger_head", (json_int_t)head,
+			 "delivered_upto", (json_int_t)n->delivered_upto);
+}
+
+static void
+ctl_handle(node *n)
+{
+	int fd = accept4(n->ctl, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t cl = sizeof cred;
+	struct timeval tv = { 2, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0 || cred.uid != geteuid()) {
+		record_event(n, NULL, "local-peer", "control socket: peer is another OS user");
+		close(fd);
+		return;
+	}
+	char account[64] = "";
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+	if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &pwp) == 0 && pwp)
+		snprintf(account, sizeof account, "%s", pw.pw_name);
+	else
+		snprintf(account, sizeof account, "uid%u", (unsigned)cred.uid);
+	char *text = node_frame_read(fd, 1 << 20);
+	json_error_t jerr;
+	json_t *req = text ? json_loads(text, 0, &jerr) : NULL;
+	free(text);
+	json_t *resp;
+	const char *op = json_string_value(json_object_get(req, "op"));
+	if (op == NULL)
+		resp = ctl_error("bad request");
+	else if (!strcmp(op, "report"))
+		resp = op_report(n, req, account);
+	else if (!strcmp(op, "status"))
+		resp = op_status(n);
+	else
+		resp = ctl_error("unknown operation");
+	char *out = json_dumps(resp, JSON_COMPACT);
+	if (out)
+		node_frame_write(fd, out, strlen(out));
+	free(out);
+	json_decref(resp);
+	json_decref(req);
+	close(fd);
+}
+
+static int
+ctl_listen(node *n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (irn_snprintf(sa.sun_path, sizeof sa.sun_path, "%s/node.sock", n->h->dir) < 0) {
+		log_error(_("home path too long for a local socket: %s"), n->h->dir);
+		return -1;
+	}
+	n->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (n->ctl < 0)
+		return -1;
+	unlink(sa.sun_path);
+	mode_t old = umask(077);
+	int rc = bind(n->ctl, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (rc != 0 || listen(n->ctl, 16) != 0) {
+		log_error(_("cannot listen on %s: %s"), sa.sun_path, strerror(errno));
+		return -1;
+	}
+	chmod(sa.sun_path, 0600);
+	return 0;
+}
+
+int
+node_daemon_run(irn_home *h)
+{
+	node n = { .h = h, .ctl = -1 };
+	if (h->roster == NULL) {
+		log_error(_("no roster: import one with 'irnet-node roster-import FILE'"));
+		return 1;
+	}
+	const irn_member *br = irn_roster_find(h->roster, h->cfg.broker_id);
+	if (br == NULL || !irn_member_has_role(br, IRNET__ROLE__ROLE_BROKER)) {
+		log_error(_("broker %s is not in the roster with the broker role"), h->cfg.broker_id);
+		return 1;
+	}
+	const char *endpoint = h->cfg.broker[0] ? h->cfg.broker : br->endpoint;
+	if (endpoint == NULL || !*endpoint) {
+		log_error(_("no broker endpoint: set \"broker\" in irnet.conf"));
+		return 1;
+	}
+	if (node_schema(h->ledger) != IRN_OK)
+		return 1;
+	n.delivered_upto = (uint64_t)irn_meta_get_int(h->ledger, "delivered_upto", 0);
+	n.next_seq = (uint64_t)irn_meta_get_int(h->ledger, "next_seq", 1);
+	if (ctl_listen(&n) != 0)
+		return 1;
+	n.ctx = zmq_ctx_new();
+	n.dealer = zmq_socket(n.ctx, ZMQ_DEALER);
+	int zero = 0, hb = h->cfg.heartbeat_ms, hbt = 3 * h->cfg.heartbeat_ms, ivl = 200, ivlmax = 5000;
+	int64_t maxmsg = IRN_MAX_FRAME_OUT;
+	zmq_setsockopt(n.dealer, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(n.dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+	zmq_setsockopt(n.dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+	zmq_setsockopt(n.dealer, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
+	int imm = 1;
+	zmq_setsockopt(n.dealer, ZMQ_IMMEDIATE, &imm, sizeof imm);
+	char monep[64];
+	snprintf(monep, sizeof monep, "inproc://monitor-%d", (int)getpid());
+	zmq_socket_monitor(n.dealer, monep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+			   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+			   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+	n.mon = zmq_socket(n.ctx, ZMQ_PAIR);
+	zmq_connect(n.mon, monep);
+	if (irn_curve_client(n.dealer, h->keys, br->transport_pk) != 0 ||
+	    zmq_connect(n.dealer, endpoint) != 0) {
+		log_error(_("cannot connect to %s: %s"), endpoint, zmq_strerror(errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	log_info("node %s started: broker %s at %s, roster %llu", h->cfg.id, h->cfg.broker_id,
+		 endpoint, (unsigned long long)h->roster->version);
+	printf("READY %s\n", h->cfg.id);
+	fflush(stdout);
+	while (!stop_flag) {
+		zmq_pollitem_t items[] = { { n.dealer, 0, ZMQ_POLLIN, 0 }, { n.mon, 0, ZMQ_POLLIN, 0 },
+					   { NULL, n.ctl, ZMQ_POLLIN, 0 } };
+		int rc = zmq_poll(items, 3, 500);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", zmq_strerror(errno));
+			break;
+		}
+		if (items[1].revents & ZMQ_POLLIN)
+			monitor_handle(&n);
+		if (items[0].revents & ZMQ_POLLIN)
+			for (int i = 0; i < 256; i++) {
+				int ev = 0;
+				size_t evl = sizeof ev;
+				zmq_getsockopt(n.dealer, ZMQ_EVENTS, &ev, &evl);
+				if (!(ev & ZMQ_POLLIN))
+					break;
+				dealer_handle(&n);
+			}
+		if (items[2].revents & ZMQ_POLLIN)
+			ctl_handle(&n);
+		int64_t now = irn_now_ms();
+		if (n.welcomed && now - n.last_resend_ms > 5000)
+			flush_outbox(&n); /* retry what has no receipt yet */
+		if (n.welcomed && now - n.last_hb_ms > h->cfg.heartbeat_ms) {
+			Irnet__Heartbeat hbm = IRNET__HEARTBEAT__INIT;
+			hbm.time_ms = now;
+			hbm.roster_version = h->roster->version;
+			Irnet__Packet p = IRNET__PACKET__INIT;
+			p.p_case = IRNET__PACKET__P_HEARTBEAT;
+			p.heartbeat = &hbm;
+			send_packet(&n, &p);
+			n.last_hb_ms = now;
+		}
+	}
+	log_info("node %s stopping", h->cfg.id);
+	char path[1100];
+	snprintf(path, sizeof path, "%s/node.sock", h->dir);
+	unlink(path);
+	close(n.ctl);
+	zmq_socket_monitor(n.dealer, NULL, 0);
+	zmq_close(n.mon);
+	zmq_close(n.dealer);
+	zmq_ctx_term(n.ctx);
+	return 0;
+}

@@ -1,0 +1,99 @@
+/* irnet-node - command line. */
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+usage(FILE *f)
+{
+	fputs(_("usage: irnet-node [--home DIR] [--json] [--log-level LEVEL] COMMAND [ARGS]\n"
+		"\n"
+		"An agency's node in the irnet incident-response network. The daemon ('run')\n"
+		"holds this member's keys, keeps the connection to the provincial broker,\n"
+		"verifies everything it receives and keeps the ledger. The other commands\n"
+		"talk to it over a local socket only this OS user can open, or read the\n"
+		"ledger directly.\n"
+		"\n"
+		"Commands:\n"
+		"  init --id ID --network NET --authority-key HEX --broker URL --broker-id ID\n"
+		"                        create this node's home, keys and ledger\n"
+		"  whoami                print this member's public keys (for the roster)\n"
+		"  roster-import FILE    verify and store a signed roster\n"
+		"  run                   the daemon (foreground; stop with SIGTERM)\n"
+		"  report ...            sign and send an initial incident report (Form 03)\n"
+		"  incidents             list incidents reported and received\n"
+		"  show ID               one report as the official form, with its signature\n"
+		"  outbox                messages signed here and their delivery state\n"
+		"  events                security events (refused messages)\n"
+		"  status                the daemon's connection and queue\n"
+		"  ledger verify         verify the whole ledger\n"
+		"\n"
+		"Options:\n"
+		"  --home DIR            home directory (default $IRNET_HOME or ~/.irnet)\n"
+		"  --json                machine-readable output\n"
+		"  --log-level LEVEL     error, warn, info (default) or debug\n"
+		"  --help, --version     'irnet-node COMMAND --help' describes a command\n"
+		"\n"
+		"Environment: IRNET_HOME, LANGUAGE/LANG (vi or en), TZ.\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n"), f);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (irn_global_init() != 0) {
+		fprintf(stderr, "irnet-node: libsodium failed to initialise\n");
+		return 1;
+	}
+	irn_cli c = { .prog = "irnet-node" };
+	int i = irn_cli_globals(&c, argc, argv, usage);
+	if (i < 0)
+		return 2;
+	const char *cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (!strcmp(cmd, "init")) {
+		int rc = irn_cli_init(&c, argc, argv, false);
+		irn_home *h = NULL;
+		if (rc == 0 && irn_home_open(c.home, false, false, &h) == IRN_OK) {
+			if (node_schema(h->ledger) != IRN_OK)
+				rc = 1;
+			irn_home_close(&h);
+		}
+		return rc;
+	}
+	if (!strcmp(cmd, "whoami"))
+		return irn_cli_whoami(&c, argc, argv);
+	if (!strcmp(cmd, "roster-import"))
+		return irn_cli_roster_import(&c, argc, argv);
+	if (!strcmp(cmd, "ledger") && argc >= 2 && !strcmp(argv[1], "verify"))
+		return irn_cli_ledger_verify(&c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return node_cmd_report(&c, argc, argv);
+	if (!strcmp(cmd, "incidents"))
+		return node_cmd_incidents(&c, argc, argv);
+	if (!strcmp(cmd, "show"))
+		return node_cmd_show(&c, argc, argv);
+	if (!strcmp(cmd, "outbox"))
+		return node_cmd_outbox(&c, argc, argv);
+	if (!strcmp(cmd, "events"))
+		return node_cmd_events(&c, argc, argv);
+	if (!strcmp(cmd, "status"))
+		return node_cmd_status(&c, argc, argv);
+	if (!strcmp(cmd, "run")) {
+		if (irn_cli_wants_help(argc, argv,
+			_("usage: irnet-node run\nRun the daemon in the foreground until SIGINT or SIGTERM. Prints READY ID\non stdout when started. Logs go to stderr.\n")))
+			return 0;
+		irn_home *h = NULL;
+		if (irn_home_open(c.home, true, false, &h) != IRN_OK)
+			return 1;
+		irn_log_init(c.prog, c.level_set ? c.level : h->cfg.log_level, c.json);
+		int rc = node_daemon_run(h);
+		irn_home_close(&h);
+		return rc;
+	}
+	fprintf(stderr, _("irnet-node: unknown command '%s' (see --help)\n"), cmd);
+	return 2;
+}

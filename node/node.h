@@ -1,0 +1,23 @@
+/* node.h - irnet-node: the agency daemon and its commands. */
+#ifndef IRNET_NODE_H
+#define IRNET_NODE_H
+#include "cli.h"
+#include <jansson.h>
+
+/* Derived tables beside the ledger (can be rebuilt from it). */
+irn_err node_schema(irn_ledger *l) IRN_MUST_CHECK;
+int node_daemon_run(irn_home *h);
+/* Send one request to the running daemon; *resp is a new reference. */
+irn_err node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_ms) IRN_MUST_CHECK;
+
+int node_cmd_report(irn_cli *c, int argc, char **argv);
+int node_cmd_incidents(irn_cli *c, int argc, char **argv);
+int node_cmd_show(irn_cli *c, int argc, char **argv);
+int node_cmd_outbox(irn_cli *c, int argc, char **argv);
+int node_cmd_status(irn_cli *c, int argc, char **argv);
+int node_cmd_events(irn_cli *c, int argc, char **argv);
+
+/* u32be length-prefixed frames on a stream socket. */
+int node_frame_write(int fd, const char *s, size_t n);
+char *node_frame_read(int fd, size_t max); /* malloc'ed, NUL-terminated */
+#endif
