@@ -268,22 +268,32 @@ handle_submit(broker *b, session *s, const uint8_t *buf, size_t len)
 	int64_t now = irn_now_ms();
 	irn_msg *m = NULL;
 	irn_refusal why;
-	if (irn_envelope_check(b->h->roster, b->h->cfg.network, buf, len, s->member, now, now, &m,
-			       &why) != 0) {
-		refuse(b, s, why.code, NULL, why.reason, false);
-		return;
-	}
-	const Irnet__Header *hd = m->h;
+	uint8_t pid[IRN_MSGID_LEN];
 	if (!b->in_tx) {
-		irn_err e = irn_ledger_begin(b->h->ledger);
+		/* In the transaction first: the roster in force is the one the
+		 * ledger holds now (another process may have imported a newer one). */
+		irn_err e = irn_home_begin(b->h);
 		if (e != IRN_OK) {
 			log_error(_("cannot start a ledger transaction: %s"), irn_strerror(e));
-			send_error(b, s, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
-				   "broker cannot store now; retry later", hd->exercise);
-			irn_msg_free(&m);
+			send_error(b, s, IRNET__ERROR_CODE__ERR_STORAGE,
+				   irn_envelope_peek_id(buf, len, pid) ? pid : NULL,
+				   "broker cannot store now; retry later", false);
 			return;
 		}
 		b->in_tx = true;
+	}
+	if (irn_envelope_check(b->h->roster, b->h->cfg.network, buf, len, s->member, now, now, &m,
+			       &why) != 0) {
+		refuse(b, s, why.code, irn_envelope_peek_id(buf, len, pid) ? pid : NULL, why.reason,
+		       false);
+		return;
+	}
+	const Irnet__Header *hd = m->h;
+	if (hd->kind == IRNET__KIND__KIND_RECEIPT || hd->kind == IRNET__KIND__KIND_ERROR) {
+		refuse(b, s, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, hd->message_id.data,
+		       "receipts and errors are written by the broker, not submitted", hd->exercise);
+		irn_msg_free(&m);
+		return;
 	}
 	/* Duplicate: same id and bytes -> same receipt again; other bytes -> attack. */
 	uint8_t *old = NULL, *oldrc = NULL;
@@ -668,6 +678,8 @@ broker_run(irn_home *h, const broker_opts *o)
 			log_error("poll: %s", zmq_strerror(errno));
 			break;
 		}
+		if (!b.in_tx && irn_home_sync_roster(h) != IRN_OK)
+			log_error(_("cannot reload the roster from the ledger"));
 		if (items[0].revents & ZMQ_POLLIN)
 			zap_handle(&b);
 		if (items[1].revents & ZMQ_POLLIN) {

@@ -125,7 +125,9 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, len, p);
 		if (r == NULL)
 			return "initial report does not decode";
-		const char *why = irn_report_validate(r);
+		const char *why = irnet__initial_report__get_packed_size(r) != len
+					  ? "initial report is not in canonical form"
+					  : irn_report_validate(r);
 		irnet__initial_report__free_unpacked(r, NULL);
 		return why;
 	}
@@ -133,7 +135,7 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__Receipt *r = irnet__receipt__unpack(NULL, len, p);
 		if (r == NULL)
 			return "receipt does not decode";
-		const char *why = NULL;
+		const char *why = irnet__receipt__get_packed_size(r) != len ? "receipt not canonical" : NULL;
 		if (r->envelope_hash.len != IRN_HASH_LEN || r->message_id.len != IRN_MSGID_LEN ||
 		    !irn_member_id_ok(r->sender) || r->ledger_index == 0)
 			why = "bad receipt";
@@ -144,7 +146,8 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, len, p);
 		if (r == NULL)
 			return "error reply does not decode";
-		const char *why = short_text(r->detail);
+		const char *why = irnet__error_reply__get_packed_size(r) != len ? "error reply not canonical"
+										 : short_text(r->detail);
 		if (!why && r->has_message_id && r->message_id.len != IRN_MSGID_LEN)
 			why = "bad message id";
 		irnet__error_reply__free_unpacked(r, NULL);
@@ -153,7 +156,8 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 	default:
 		/* Kinds whose payload schema comes with the workflow (issue 5):
 		 * until then the payload must be valid multi-line text. */
-		return irn_text_check((const char *)p, len, IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE);
+		return len == 0 ? NULL
+				: irn_text_check((const char *)p, len, IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE);
 	}
 }
 
@@ -184,6 +188,12 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope does not decode");
 		goto out;
 	}
+	if (irnet__envelope__get_packed_size(m->env) != len) {
+		/* unknown or repeated fields: the hash would change while the
+		 * signature still verifies */
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope is not in canonical form");
+		goto out;
+	}
 	if (m->env->signer_key_id.len != IRN_KEYID_LEN || m->env->signature.len != IRN_SIG_LEN) {
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "bad key id or signature length");
 		goto out;
@@ -208,6 +218,13 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		goto out;
 	}
 	m->h = m->body->header;
+	/* protobuf-c keeps strings NUL-terminated without their length: a string
+	 * with an embedded NUL re-encodes shorter. Refuse any body that does not
+	 * re-encode to its own size (embedded NULs, non-minimal encodings). */
+	if (irnet__body__get_packed_size(m->body) != m->env->body.len) {
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "body is not in canonical form");
+		goto out;
+	}
 	const char *bad = irn_header_validate(m->h, 0);
 	if (bad) {
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, bad);
@@ -247,6 +264,23 @@ out:
 	else
 		irn_msg_free(&m);
 	return rc;
+}
+
+bool
+irn_envelope_peek_id(const uint8_t *buf, size_t len, uint8_t id[IRN_MSGID_LEN])
+{
+	bool ok = false;
+	Irnet__Envelope *e = len <= IRN_MAX_ENVELOPE ? irnet__envelope__unpack(NULL, len, buf) : NULL;
+	Irnet__Body *b = e ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+	if (b && b->header && b->header->message_id.len == IRN_MSGID_LEN) {
+		memcpy(id, b->header->message_id.data, IRN_MSGID_LEN);
+		ok = true;
+	}
+	if (b)
+		irnet__body__free_unpacked(b, NULL);
+	if (e)
+		irnet__envelope__free_unpacked(e, NULL);
+	return ok;
 }
 
 bool

@@ -58,6 +58,10 @@ const char *irn_header_validate(const Irnet__Header *h, int64_t now_ms);
 /* Payload validation by kind. NULL if ok, else a static reason. */
 const char *irn_payload_validate(unsigned kind, const uint8_t *p, size_t len);
 
+/* The message id of an envelope that may not pass the checks (for error
+ * replies the author can match). false if it does not decode that far. */
+bool irn_envelope_peek_id(const uint8_t *buf, size_t len, uint8_t id[IRN_MSGID_LEN]);
+
 /* True if the member (id + roles) is among the message's recipients. */
 bool irn_msg_addressed_to(const Irnet__Header *h, const char *id, uint32_t roles);
 

@@ -183,22 +183,8 @@ irn_home_open(const char *dir, bool with_keys, bool readonly, irn_home **out)
 		log_error(_("%s has no pinned authority key"), p);
 		goto fail;
 	}
-	uint8_t *rb = NULL;
-	size_t rlen = 0;
-	e = irn_ledger_latest_roster(h->ledger, &rb, &rlen);
-	if (e == IRN_OK) {
-		uint8_t np[IRN_PK_LEN];
-		/* The stored roster was verified on import; check it again, but
-		 * an expired roster is still loaded: callers judge expiry. */
-		e = irn_roster_parse(rb, rlen, h->pin, h->cfg.network, 0, &h->roster, np);
-		free(rb);
-		if (e != IRN_OK) {
-			log_error(_("the stored roster does not verify: %s"), irn_strerror(e));
-			goto fail;
-		}
-	} else if (e != IRN_ERR_NOTFOUND) {
+	if ((e = irn_home_sync_roster(h)) != IRN_OK)
 		goto fail;
-	}
 	if (with_keys) {
 		snprintf(p, sizeof p, "%s/keys", dir);
 		if ((e = irn_keys_load(p, &h->keys)) != IRN_OK) {
@@ -210,6 +196,48 @@ irn_home_open(const char *dir, bool with_keys, bool readonly, irn_home **out)
 	return IRN_OK;
 fail:
 	irn_home_close(&h);
+	return e;
+}
+
+irn_err
+irn_home_sync_roster(irn_home *h)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT idx, data FROM ledger"
+				    " WHERE type = 1 ORDER BY idx DESC LIMIT 1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	irn_err e = IRN_OK;
+	if (sqlite3_step(st) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) != h->roster_idx) {
+		uint8_t pin[IRN_PK_LEN], np[IRN_PK_LEN];
+		irn_roster *r = NULL;
+		e = irn_meta_get_blob(h->ledger, "authority_pk", pin, sizeof pin);
+		/* Verified on import; checked again here. An expired roster is
+		 * still loaded: callers judge expiry. */
+		if (e == IRN_OK)
+			e = irn_roster_parse(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+					     pin, h->cfg.network, 0, &r, np);
+		if (e == IRN_OK) {
+			if (h->roster)
+				log_info("roster version %llu now in force", (unsigned long long)r->version);
+			irn_roster_free(&h->roster);
+			h->roster = r;
+			memcpy(h->pin, pin, IRN_PK_LEN);
+			h->roster_idx = (uint64_t)sqlite3_column_int64(st, 0);
+		} else {
+			log_error(_("the stored roster does not verify: %s"), irn_strerror(e));
+		}
+	}
+	sqlite3_finalize(st);
+	return e;
+}
+
+irn_err
+irn_home_begin(irn_home *h)
+{
+	irn_err e = irn_ledger_begin(h->ledger);
+	if (e == IRN_OK && (e = irn_home_sync_roster(h)) != IRN_OK)
+		irn_ledger_rollback(h->ledger);
 	return e;
 }
 
@@ -254,7 +282,8 @@ irn_home_accept_roster(irn_home *h, const uint8_t *buf, size_t len, char *why, s
 		goto fail;
 	irn_entry ent = { .type = IRN_ENTRY_ROSTER, .accepted_ms = irn_now_ms(),
 			  .roster_version = r->version, .data = buf, .len = len };
-	e = irn_ledger_append(h->ledger, &ent, NULL);
+	uint64_t ridx = 0;
+	e = irn_ledger_append(h->ledger, &ent, &ridx);
 	if (e == IRN_OK && memcmp(np, h->pin, IRN_PK_LEN) != 0)
 		e = irn_meta_set_blob(h->ledger, "authority_pk", np, IRN_PK_LEN);
 	if (e == IRN_OK)
@@ -268,6 +297,7 @@ irn_home_accept_roster(irn_home *h, const uint8_t *buf, size_t len, char *why, s
 	memcpy(h->pin, np, IRN_PK_LEN);
 	irn_roster_free(&h->roster);
 	h->roster = r;
+	h->roster_idx = ridx;
 	snprintf(why, whysz, _("roster version %llu accepted (%zu members)"),
 		 (unsigned long long)r->version, r->n_members);
 	return IRN_OK;

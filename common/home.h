@@ -33,6 +33,7 @@ typedef struct irn_home {
 	irn_ledger *ledger;
 	irn_roster *roster;    /* current roster, NULL before the first import */
 	uint8_t pin[IRN_PK_LEN]; /* current authority key */
+	uint64_t roster_idx;   /* ledger index of the roster entry in force */
 } irn_home;
 
 /* Create a new home: directory 0700, config, fresh keys, ledger with the
@@ -45,6 +46,11 @@ void irn_home_close(irn_home **h);
 /* Verify and store a new roster (its own transaction). EXISTS if already held. */
 irn_err irn_home_accept_roster(irn_home *h, const uint8_t *buf, size_t len,
 			       char *why, size_t whysz) IRN_MUST_CHECK;
+/* Another process (roster-import) may have stored a newer roster: load the
+ * latest one from the ledger. Pointers into the old roster become invalid. */
+irn_err irn_home_sync_roster(irn_home *h) IRN_MUST_CHECK;
+/* BEGIN IMMEDIATE, then sync the roster, so entries name the roster in force. */
+irn_err irn_home_begin(irn_home *h) IRN_MUST_CHECK;
 irn_err irn_config_load(const char *path, irn_config *cfg) IRN_MUST_CHECK;
 irn_err irn_config_save(const char *path, const irn_config *cfg) IRN_MUST_CHECK;
 void irn_config_defaults(irn_config *cfg);

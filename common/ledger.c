@@ -34,6 +34,13 @@ static const char *const schema =
 	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
 	"CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger"
 	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
+	/* INSERT OR REPLACE deletes the conflicting row without firing the
+	 * delete trigger (recursive_triggers is off): refuse such inserts. */
+	"CREATE TRIGGER IF NOT EXISTS ledger_no_replace BEFORE INSERT ON ledger"
+	" WHEN EXISTS (SELECT 1 FROM ledger WHERE idx = NEW.idx)"
+	" OR (NEW.type = 2 AND EXISTS (SELECT 1 FROM ledger WHERE type = 2"
+	" AND sender = NEW.sender AND message_id = NEW.message_id))"
+	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v);";
 
 irn_err
@@ -461,7 +468,7 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 		return bad(res, 0, "no pinned authority key in this ledger");
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(l->db, "SELECT idx, type, accepted_ms, roster_version, data,"
-				    " receipt, prev_hash, hash FROM ledger ORDER BY idx", -1, &st, NULL);
+				    " receipt, prev_hash, hash, sender, message_id, kind, sequence FROM ledger ORDER BY idx", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return bad(res, 0, "cannot read the ledger: %s", sqlite3_errmsg(l->db));
 	irn_roster *roster = NULL;
@@ -526,6 +533,19 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 			irn_refusal why;
 			if (irn_envelope_check(roster, network, data, len, NULL, 0, at, &m, &why) != 0) {
 				e = bad(res, idx, "message does not verify: %s", why.reason);
+				break;
+			}
+			/* Columns outside the hash drive duplicate checks and routing:
+			 * they must say what the signed bytes say. */
+			const char *col_sender = (const char *)sqlite3_column_text(st, 8);
+			if (type == IRN_ENTRY_MESSAGE &&
+			    (col_sender == NULL || strcmp(col_sender, m->h->sender) != 0 ||
+			     sqlite3_column_bytes(st, 9) != IRN_MSGID_LEN ||
+			     memcmp(sqlite3_column_blob(st, 9), m->h->message_id.data, IRN_MSGID_LEN) != 0 ||
+			     (unsigned)sqlite3_column_int(st, 10) != m->h->kind ||
+			     (uint64_t)sqlite3_column_int64(st, 11) != m->h->sequence)) {
+				irn_msg_free(&m);
+				e = bad(res, idx, "indexed columns differ from the signed message");
 				break;
 			}
 			const char *rw = NULL;

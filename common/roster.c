@@ -105,6 +105,10 @@ roster_from_body(const uint8_t *body, size_t blen, irn_roster **out)
 	if (rb == NULL)
 		return IRN_ERR_DECODE;
 	irn_err e = IRN_OK;
+	if (irnet__roster_body__get_packed_size(rb) != blen) { /* embedded NULs */
+		irnet__roster_body__free_unpacked(rb, NULL);
+		return IRN_ERR_INVALID;
+	}
 	irn_roster *r = calloc(1, sizeof *r);
 	if (r == NULL) {
 		e = IRN_ERR_NOMEM;

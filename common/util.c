@@ -1,6 +1,7 @@
 /* util.c - time, hex, files, init. */
 #include "irnet.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -125,7 +126,8 @@ irn_parse_time(const char *s, int64_t *out_ms)
 		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
 			return IRN_ERR_INVALID;
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (!isdigit((unsigned char)s[0]) || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
 		return IRN_ERR_INVALID;
 	const char *rest = s + n;
 	int off_min = 0;
@@ -142,6 +144,8 @@ irn_parse_time(const char *s, int64_t *out_ms)
 	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
 			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
 	time_t t = timegm(&tm);
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1) /* 2026-02-31 is not a date */
+		return IRN_ERR_INVALID;
 	*out_ms = ((int64_t)t - (int64_t)off_min * 60) * 1000;
 	return IRN_OK;
 }

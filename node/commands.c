@@ -359,8 +359,12 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 				sqlite3_column_type(st, 11) != SQLITE_NULL);
 			json_array_append_new(arr, o);
 		} else {
-			printf("%-32s %-9s %-22s %-20s %-8s %s%s\n", hex, sqlite3_column_text(st, 2),
-			       sqlite3_column_text(st, 1), cat ? cat : "?", sqlite3_column_text(st, 6),
+			const char *dir = (const char *)sqlite3_column_text(st, 2);
+			const char *sev = (const char *)sqlite3_column_text(st, 6);
+			printf("%-32s %-9s %-22s %-20s %-8s %s%s\n", hex,
+			       !strcmp(dir, "sent") ? _("sent") : _("received"),
+			       sqlite3_column_text(st, 1), cat ? cat : "?",
+			       sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
 			       sqlite3_column_text(st, 3), ex ? _("  [EXERCISE]") : "");
 		}
 	}

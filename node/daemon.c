@@ -191,7 +191,7 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 	sqlite3_finalize(st);
 	if (!pending)
 		goto out; /* a repeated receipt: already recorded */
-	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK)
+	if ((e = irn_home_begin(n->h)) != IRN_OK)
 		goto out;
 	uint64_t idx = 0;
 	irn_entry ent = { .type = IRN_ENTRY_RECEIPT, .accepted_ms = irn_now_ms(),
@@ -357,7 +357,7 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		log_debug("duplicate delivery of a held message: acknowledged again");
 		goto skip;
 	}
-	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK) {
+	if ((e = irn_home_begin(n->h)) != IRN_OK) {
 		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
 		goto out;
 	}
@@ -589,7 +589,7 @@ op_report(node *n, json_t *req, const char *account)
 		resp = ctl_error(err);
 		goto out;
 	}
-	if ((e = irn_ledger_begin(n->h->ledger)) != IRN_OK) {
+	if ((e = irn_home_begin(n->h)) != IRN_OK) {
 		resp = ctl_error(irn_strerror(e));
 		goto out;
 	}

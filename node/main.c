@@ -57,7 +57,10 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "init")) {
 		int rc = irn_cli_init(&c, argc, argv, false);
 		irn_home *h = NULL;
-		if (rc == 0 && irn_home_open(c.home, false, false, &h) == IRN_OK) {
+		bool help = false;
+		for (int k = 1; k < argc; k++)
+			help |= !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
+		if (rc == 0 && !help && irn_home_open(c.home, false, false, &h) == IRN_OK) {
 			if (node_schema(h->ledger) != IRN_OK)
 				rc = 1;
 			irn_home_close(&h);

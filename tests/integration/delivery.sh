@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A report is delivered to owner and coordinator exactly once, with a
+# receipt; a member it is not addressed to gets nothing; all ledgers verify.
+. "$(dirname "$0")/common.sh"
+setup_network "$T" "$PORT" op:operator own:owner coord:coordinator resp:responder
+start_broker "$T"
+for n in op own coord resp; do start_node "$T" $n; done
+for n in op own coord resp; do wait_for 15 node_connected "$T" $n; done
+
+out=$("$NODE" --home "$T/op" --json report --system "Cổng dịch vụ công" --security-level 3 \
+  --category attack.dos --summary "Tấn công từ chối dịch vụ vào cổng dịch vụ công" \
+  --detected-at 2026-11-25T09:00:00+07:00 --organisation "Văn phòng UBND tỉnh" --wait 15)
+id=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "report stored and acknowledged by a signed receipt" eq "$(echo "$out" | grep -c '"receipt": true')" 1
+for n in own coord; do
+  check "$n receives the report" wait_for 15 sh -c "'$NODE' --home '$T/$n' incidents | grep -q $id"
+done
+sleep 1
+for n in own coord; do
+  check "$n holds it exactly once" eq "$(sql "$T/$n/ledger.db" "select count(*) from ledger where type=2 and hex(message_id)=upper('$id')")" 1
+  check "$n stored the broker's receipt with it" eq "$(sql "$T/$n/ledger.db" "select count(*) from ledger where type=2 and receipt is not null")" 1
+done
+check "responder (not addressed) receives nothing" eq "$(sql "$T/resp/ledger.db" "select count(*) from ledger where type=2")" 0
+check "broker ledgered it once" eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2")" 1
+check "operator outbox is done" eq "$(sql "$T/op/ledger.db" "select state from outbox")" done
+check "show --json verifies the signature at the coordinator" \
+  sh -c "'$NODE' --home '$T/coord' --json show $id | grep -q '\"verified\": true'"
+
+# A node that was offline gets what was sent meanwhile, after reconnecting.
+kill "${PIDS[3]}"; wait "${PIDS[3]}" 2>/dev/null || true   # coord
+"$NODE" --home "$T/op" report --system "Hệ thống thư điện tử" --security-level 2 --category fault.power --organisation "Sở Nội vụ" \
+  --summary "Mất điện tại phòng máy" --detected-at 2026-11-25T10:00:00+07:00 --wait 15 >/dev/null
+check "owner receives the second report" wait_for 15 sh -c "[ \$(sqlite3 '$T/own/ledger.db' 'select count(*) from ledger where type=2') = 2 ]"
+start_node "$T" coord
+check "coordinator catches up after restart" wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 2 ]"
+
+# A broker restart: nodes reconnect by themselves and traffic flows again.
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+"$NODE" --home "$T/op" report --system "Hệ thống một cửa" --security-level 3 --category attack.malware --organisation "Sở Tư pháp" \
+  --summary "Mã độc trên máy trạm" --detected-at 2026-11-25T11:00:00+07:00 >/dev/null
+check "report is queued while the broker is down" eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where state='pending'")" 1
+start_broker "$T"
+check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 3 ]"
+check "outbox drained" wait_for 10 sh -c "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state='pending'\") = 0 ]"
+
+check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify
+for n in op own coord resp; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
+finish

@@ -1,0 +1,295 @@
+/* irnet-probe - a test client that speaks to a broker the way an attacker
+ * or a broken client would: wrong keys, forged signatures, impersonation,
+ * forbidden kinds, garbage, oversized and multi-frame messages. Used by the
+ * integration tests; never installed.
+ *
+ *   irnet-probe --home NODEHOME [--endpoint URL] ACTION [ARGS]
+ *   actions: handshake [--random-key] | report [--id-hex HEX] | forged |
+ *            impersonate OTHERHOME | replay | garbage | oversize | multiframe
+ * Prints one result word per reply: CONNECTED, AUTH-FAILED, RECEIPT,
+ * ERR_<code>, DISCONNECTED, TIMEOUT.
+ */
+#include "envelope.h"
+#include "home.h"
+#include "report.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include <zmq.h>
+
+static void *ctx, *sock, *mon;
+static irn_home *home;
+static const irn_member *broker;
+
+static int
+mon_event(int timeout_ms)
+{
+	zmq_pollitem_t it = { mon, 0, ZMQ_POLLIN, 0 };
+	if (zmq_poll(&it, 1, timeout_ms) <= 0)
+		return -1;
+	zmq_msg_t a, b;
+	zmq_msg_init(&a);
+	zmq_msg_init(&b);
+	zmq_msg_recv(&a, mon, 0);
+	zmq_msg_recv(&b, mon, 0);
+	uint16_t ev = 0;
+	memcpy(&ev, zmq_msg_data(&a), 2);
+	zmq_msg_close(&a);
+	zmq_msg_close(&b);
+	return ev;
+}
+
+/* Wait for the handshake result: 1 connected, 0 auth failed, -1 timeout. */
+static int
+wait_handshake(void)
+{
+	for (int i = 0; i < 50; i++) {
+		int ev = mon_event(200);
+		if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+			return 1;
+		if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+			return 0;
+	}
+	return -1;
+}
+
+static bool
+wait_disconnect(int ms)
+{
+	for (int t = 0; t < ms; t += 100) {
+		int ev = mon_event(100);
+		if (ev == ZMQ_EVENT_DISCONNECTED)
+			return true;
+	}
+	return false;
+}
+
+/* Print the kind of the next broker reply. */
+static void
+print_reply(void)
+{
+	zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+	for (;;) {
+		if (zmq_poll(&it, 1, 5000) <= 0) {
+			puts("TIMEOUT");
+			return;
+		}
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		zmq_msg_recv(&m, sock, 0);
+		Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+		zmq_msg_close(&m);
+		if (p == NULL) {
+			puts("MALFORMED-REPLY");
+			return;
+		}
+		if (p->p_case == IRNET__PACKET__P_RECEIPT || p->p_case == IRNET__PACKET__P_ERROR) {
+			const ProtobufCBinaryData *d = p->p_case == IRNET__PACKET__P_RECEIPT ? &p->receipt : &p->error;
+			irn_msg *em = NULL;
+			irn_refusal why;
+			int64_t now = irn_now_ms();
+			if (irn_envelope_check(home->roster, home->cfg.network, d->data, d->len, NULL, now,
+					       now, &em, &why) != 0 || strcmp(em->signer->id, broker->id)) {
+				printf("UNVERIFIED-REPLY %s\n", why.reason ? why.reason : "");
+			} else if (p->p_case == IRNET__PACKET__P_RECEIPT) {
+				puts("RECEIPT");
+			} else {
+				Irnet__ErrorReply *er = irnet__error_reply__unpack(NULL, em->body->payload.len,
+										   em->body->payload.data);
+				printf("%s\n", er ? irn_error_code_name(er->code) : "ERR_?");
+				if (er)
+					irnet__error_reply__free_unpacked(er, NULL);
+			}
+			irn_msg_free(&em);
+			irnet__packet__free_unpacked(p, NULL);
+			fflush(stdout);
+			return;
+		}
+		irnet__packet__free_unpacked(p, NULL); /* welcome, deliveries: skip */
+	}
+}
+
+static uint8_t *
+make_report(const irn_keys *k, const char *sender, unsigned kind, const uint8_t *fixed_id,
+	    size_t *len)
+{
+	const char *form = "{\"organisation\":{\"name\":\"Sở Y tế\"},\"contact\":{\"name\":\"Lê Văn B\"},"
+			   "\"system\":\"Cổng thông tin\",\"security_level\":3,\"category\":\"attack.defacement\","
+			   "\"summary\":\"Trang chủ bị thay đổi giao diện\",\"detected_at\":\"2026-11-25T08:00:00+07:00\"}";
+	json_error_t jerr;
+	json_t *j = json_loads(form, 0, &jerr);
+	uint8_t *pl = NULL, *env = NULL;
+	size_t pn = 0;
+	char err[128];
+	if (irn_report_from_json(j, irn_now_ms(), &pl, &pn, err, sizeof err) != IRN_OK) {
+		fprintf(stderr, "probe: %s\n", err);
+		exit(1);
+	}
+	json_decref(j);
+	Irnet__Header h;
+	uint8_t id[IRN_MSGID_LEN];
+	uint32_t roles[1] = { IRNET__ROLE__ROLE_COORDINATOR };
+	irn_header_fill(&h, id, sender, kind, (uint64_t)irn_now_ms(), false);
+	if (fixed_id)
+		memcpy(id, fixed_id, IRN_MSGID_LEN);
+	h.to_roles = roles;
+	h.n_to_roles = 1;
+	if (irn_envelope_build(k, home->cfg.network, &h, pl, pn, &env, len) != IRN_OK)
+		exit(1);
+	free(pl);
+	return env;
+}
+
+static void
+submit(const uint8_t *env, size_t len)
+{
+	irn_packet_send_bytes(sock, NULL, 0, IRNET__PACKET__P_SUBMIT, env, len);
+}
+
+int
+main(int argc, char **argv)
+{
+	irn_global_init();
+	irn_log_init("irnet-probe", IRN_LOG_WARN, false);
+	const char *hdir = NULL, *endpoint = NULL;
+	bool random_key = false;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--home") && i + 1 < argc)
+			hdir = argv[++i];
+		else if (!strcmp(argv[i], "--endpoint") && i + 1 < argc)
+			endpoint = argv[++i];
+		else if (!strcmp(argv[i], "--random-key"))
+			random_key = true;
+	}
+	if (!hdir || i >= argc) {
+		fprintf(stderr, "usage: irnet-probe --home DIR [--endpoint URL] [--random-key] ACTION\n");
+		return 2;
+	}
+	const char *action = argv[i];
+	if (irn_home_open(hdir, true, true, &home) != IRN_OK)
+		return 1;
+	broker = irn_roster_find(home->roster, home->cfg.broker_id);
+	if (!broker)
+		return 1;
+	if (!endpoint)
+		endpoint = home->cfg.broker;
+	irn_keys *tk = home->keys, *rk = NULL;
+	if (random_key) {
+		if (irn_keys_generate(&rk) != IRN_OK)
+			return 1;
+		tk = rk;
+	}
+	ctx = zmq_ctx_new();
+	sock = zmq_socket(ctx, ZMQ_DEALER);
+	int zero = 0;
+	zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_socket_monitor(sock, "inproc://probe-mon", ZMQ_EVENT_ALL);
+	mon = zmq_socket(ctx, ZMQ_PAIR);
+	zmq_connect(mon, "inproc://probe-mon");
+	irn_curve_client(sock, tk, broker->transport_pk);
+	zmq_connect(sock, endpoint);
+	int hs = wait_handshake();
+	if (!strcmp(action, "handshake")) {
+		puts(hs == 1 ? "CONNECTED" : hs == 0 ? "AUTH-FAILED" : "TIMEOUT");
+		return hs == 1 ? 0 : hs == 0 ? 3 : 4;
+	}
+	if (hs != 1) {
+		puts(hs == 0 ? "AUTH-FAILED" : "TIMEOUT");
+		return 3;
+	}
+	const char *me = home->cfg.id;
+	size_t len;
+	if (!strcmp(action, "report")) {
+		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+		submit(env, len);
+		print_reply();
+		free(env);
+	} else if (!strcmp(action, "forged")) {
+		/* a forged signature, then the genuine message with the same id */
+		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, env);
+		e->signature.data[10] ^= 0x01;
+		size_t fl = irnet__envelope__get_packed_size(e);
+		uint8_t *forged = malloc(fl);
+		irnet__envelope__pack(e, forged);
+		e->signature.data[10] ^= 0x01;
+		irnet__envelope__free_unpacked(e, NULL);
+		submit(forged, fl);
+		print_reply();
+		submit(env, len);
+		print_reply();
+		free(forged);
+		free(env);
+	} else if (!strcmp(action, "impersonate") && i + 1 < argc) {
+		/* connect as ourselves, sign with another member's key and name */
+		irn_home *other = NULL;
+		if (irn_home_open(argv[i + 1], true, true, &other) != IRN_OK)
+			return 1;
+		uint8_t *env = make_report(other->keys, other->cfg.id, IRNET__KIND__KIND_INITIAL_REPORT,
+					   NULL, &len);
+		submit(env, len);
+		print_reply();
+		free(env);
+		irn_home_close(&other);
+	} else if (!strcmp(action, "replay")) {
+		/* same envelope twice: the second gets the same receipt again */
+		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+		submit(env, len);
+		print_reply();
+		submit(env, len);
+		print_reply();
+		/* same id, other content */
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, env);
+		Irnet__Body *b = irnet__body__unpack(NULL, e->body.len, e->body.data);
+		uint8_t *env2 = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT,
+					    b->header->message_id.data, &len);
+		submit(env2, len);
+		print_reply();
+		irnet__body__free_unpacked(b, NULL);
+		irnet__envelope__free_unpacked(e, NULL);
+		free(env);
+		free(env2);
+	} else if (!strcmp(action, "garbage")) {
+		uint8_t junk[512];
+		randombytes_buf(junk, sizeof junk);
+		junk[0] = 0xff; /* never a valid first tag */
+		zmq_send(sock, junk, sizeof junk, 0);
+		puts(wait_disconnect(3000) ? "DISCONNECTED" : "STILL-CONNECTED");
+	} else if (!strcmp(action, "oversize")) {
+		size_t n = IRN_MAX_FRAME_IN + 4096;
+		uint8_t *big = calloc(1, n);
+		zmq_send(sock, big, n, 0);
+		free(big);
+		puts(wait_disconnect(3000) ? "DISCONNECTED" : "STILL-CONNECTED");
+	} else if (!strcmp(action, "multiframe")) {
+		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+		Irnet__Packet p = IRNET__PACKET__INIT;
+		p.p_case = IRNET__PACKET__P_SUBMIT;
+		p.submit.data = env;
+		p.submit.len = len;
+		size_t pl = irnet__packet__get_packed_size(&p);
+		uint8_t *buf = malloc(pl);
+		irnet__packet__pack(&p, buf);
+		zmq_send(sock, buf, pl, ZMQ_SNDMORE);
+		zmq_send(sock, buf, pl, 0);
+		puts(wait_disconnect(3000) ? "DISCONNECTED" : "STILL-CONNECTED");
+		free(buf);
+		free(env);
+	} else {
+		fprintf(stderr, "irnet-probe: unknown action %s\n", action);
+		return 2;
+	}
+	zmq_socket_monitor(sock, NULL, 0);
+	zmq_close(mon);
+	zmq_close(sock);
+	zmq_ctx_term(ctx);
+	irn_keys_free(&rk);
+	irn_home_close(&home);
+	return 0;
+}

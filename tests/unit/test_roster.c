@@ -1,0 +1,531 @@
+/* test_roster.c - irn_roster_parse: signatures, pinning, rotation, expiry,
+ * versions, member rules and member currency. */
+#include "helpers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OP    "kontum/op-benhvien"
+#define OWNER "kontum/owner-syt"
+#define GONE  "kontum/op-cu"
+
+typedef struct fx {
+	irn_keys *a, *b, *c;          /* authority keys: A pinned, B and C later */
+	irn_keys *op, *owner, *gone;
+	th_member m[3];
+} fx;
+
+static int
+setup(void **state)
+{
+	th_init();
+	fx *f = calloc(1, sizeof *f);
+	assert_non_null(f);
+	f->a = th_keys();
+	f->b = th_keys();
+	f->c = th_keys();
+	f->op = th_keys();
+	f->owner = th_keys();
+	f->gone = th_keys();
+	/* Deliberately not sorted by id: the parser sorts. */
+	f->m[0] = (th_member){ .id = OWNER, .keys = f->owner,
+			       .roles = { IRNET__ROLE__ROLE_OWNER, IRNET__ROLE__ROLE_OPERATOR } };
+	f->m[1] = (th_member){ .id = OP, .keys = f->op, .roles = { IRNET__ROLE__ROLE_OPERATOR } };
+	f->m[2] = (th_member){ .id = GONE, .keys = f->gone,
+			       .roles = { IRNET__ROLE__ROLE_OPERATOR }, .revoked = true };
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+	irn_keys_free(&f->a);
+	irn_keys_free(&f->b);
+	irn_keys_free(&f->c);
+	irn_keys_free(&f->op);
+	irn_keys_free(&f->owner);
+	irn_keys_free(&f->gone);
+	free(f);
+	return 0;
+}
+
+static irn_err
+parse(const uint8_t *buf, size_t len, const uint8_t *pin, const char *net, int64_t now,
+      uint8_t newpin[IRN_PK_LEN])
+{
+	irn_roster *r = NULL;
+	uint8_t np[IRN_PK_LEN];
+	irn_err e = irn_roster_parse(buf, len, pin, net, now, &r, newpin ? newpin : np);
+	if (e == IRN_OK)
+		assert_non_null(r);
+	else
+		assert_null(r);
+	irn_roster_free(&r);
+	return e;
+}
+
+static void
+test_valid(void **state)
+{
+	fx *f = *state;
+	th_roster_spec s = { .version = 3, .signer = f->a, .members = f->m, .n_members = 3 };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+
+	irn_roster *r = NULL;
+	uint8_t np[IRN_PK_LEN];
+	memset(np, 0, sizeof np);
+	int64_t now = irn_now_ms();
+	assert_int_equal(irn_roster_parse(buf, len, f->a->sign_pk, TH_NET, now, &r, np), IRN_OK);
+	assert_non_null(r);
+	assert_memory_equal(np, f->a->sign_pk, IRN_PK_LEN);
+	assert_memory_equal(r->authority_pk, f->a->sign_pk, IRN_PK_LEN);
+	assert_string_equal(r->network, TH_NET);
+	assert_int_equal(r->version, 3);
+	assert_true(r->issued_ms < now && r->expires_ms > now);
+	assert_int_equal(r->len, len);
+	assert_memory_equal(r->bytes, buf, len);
+	uint8_t h[IRN_HASH_LEN];
+	irn_hash(h, buf, len);
+	assert_memory_equal(r->hash, h, IRN_HASH_LEN);
+
+	assert_int_equal(r->n_members, 3);
+	assert_string_equal(r->members[0].id, OP);
+	assert_string_equal(r->members[1].id, GONE);
+	assert_string_equal(r->members[2].id, OWNER);
+	assert_true(strcmp(r->members[0].id, r->members[1].id) < 0);
+	const irn_member *op = irn_roster_find(r, OP);
+	assert_non_null(op);
+	assert_memory_equal(op->sign_pk, f->op->sign_pk, IRN_PK_LEN);
+	assert_memory_equal(op->transport_pk, f->op->box_pk, IRN_PK_LEN);
+	assert_string_equal(op->organisation, "Sở Thông tin và Truyền thông");
+	assert_int_equal(op->roles, IRN_ROLE_BIT(IRNET__ROLE__ROLE_OPERATOR));
+	const irn_member *ow = irn_roster_find(r, OWNER);
+	assert_non_null(ow);
+	assert_true(irn_member_has_role(ow, IRNET__ROLE__ROLE_OWNER));
+	assert_true(irn_member_has_role(ow, IRNET__ROLE__ROLE_OPERATOR));
+	assert_false(irn_member_has_role(ow, IRNET__ROLE__ROLE_COORDINATOR));
+	assert_false(irn_member_has_role(ow, 40));
+	assert_null(irn_roster_find(r, "kontum/nobody"));
+	assert_null(irn_roster_find(r, "kontum/op"));
+	uint8_t kid[IRN_KEYID_LEN];
+	irn_key_id(kid, f->owner->sign_pk);
+	assert_ptr_equal(irn_roster_find_key_id(r, kid), ow);
+	assert_ptr_equal(irn_roster_find_transport(r, f->op->box_pk), op);
+	irn_key_id(kid, f->a->sign_pk);
+	assert_null(irn_roster_find_key_id(r, kid));
+	irn_roster_free(&r);
+	assert_null(r);
+
+	/* The unverified decoder sees the same content, with any pin. */
+	assert_int_equal(irn_roster_parse_unverified(buf, len, &r), IRN_OK);
+	assert_int_equal(r->version, 3);
+	assert_int_equal(r->n_members, 3);
+	irn_roster_free(&r);
+	free(buf);
+}
+
+static void
+test_bad_signature(void **state)
+{
+	fx *f = *state;
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 2 };
+	size_t len, n;
+	uint8_t *buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL), IRN_OK);
+	Irnet__SignedRoster *sr = irnet__signed_roster__unpack(NULL, len, buf);
+	assert_non_null(sr);
+	assert_int_equal(sr->signature.len, IRN_SIG_LEN);
+
+	/* Every signature byte. */
+	for (size_t i = 0; i < IRN_SIG_LEN; i++) {
+		uint8_t sig[IRN_SIG_LEN];
+		memcpy(sig, sr->signature.data, IRN_SIG_LEN);
+		sig[i] ^= 0x01;
+		uint8_t *bad = th_signed_roster_pack(sr->body.data, sr->body.len, sig, NULL, 0, &n);
+		assert_int_equal(parse(bad, n, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+				 IRN_ERR_SIGNATURE);
+		free(bad);
+	}
+	/* Every body byte (signature left as it was). */
+	uint8_t *body = malloc(sr->body.len);
+	assert_non_null(body);
+	for (size_t i = 0; i < sr->body.len; i++) {
+		memcpy(body, sr->body.data, sr->body.len);
+		body[i] ^= 0x01;
+		uint8_t *bad = th_signed_roster_pack(body, sr->body.len, sr->signature.data, NULL,
+						     0, &n);
+		assert_int_equal(parse(bad, n, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+				 IRN_ERR_SIGNATURE);
+		free(bad);
+	}
+	free(body);
+	/* A short signature is malformed before any verification. */
+	sr->signature.len = 63;
+	n = irnet__signed_roster__get_packed_size(sr);
+	uint8_t *shortsig = malloc(n);
+	assert_non_null(shortsig);
+	irnet__signed_roster__pack(sr, shortsig);
+	assert_int_equal(parse(shortsig, n, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(shortsig);
+	irnet__signed_roster__free_unpacked(sr, NULL);
+	free(buf);
+}
+
+static void
+test_wrong_pin_and_network(void **state)
+{
+	fx *f = *state;
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 2 };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->b->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	/* A member's key is not an authority key either. */
+	assert_int_equal(parse(buf, len, f->op->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	/* Signed for "kontum", presented as "kontum-drill". */
+	assert_int_equal(parse(buf, len, f->a->sign_pk, "kontum-drill", irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+
+	/* Body names another network than the one signed for and asked. */
+	size_t blen, n;
+	th_roster_spec d = { .network = "kontum-drill", .signer = f->a, .members = f->m,
+			     .n_members = 2 };
+	uint8_t *body = th_roster_body(&d, &blen);
+	uint8_t sig[IRN_SIG_LEN];
+	assert_int_equal(irn_domain_sign(sig, IRN_DOMAIN_ROSTER, TH_NET, body, blen,
+					 f->a->sign_sk),
+			 IRN_OK);
+	buf = th_signed_roster_pack(body, blen, sig, NULL, 0, &n);
+	assert_int_equal(parse(buf, n, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+	/* Signed under the rotation domain instead of the roster domain. */
+	assert_int_equal(irn_domain_sign(sig, IRN_DOMAIN_ROTATION, "kontum-drill", body, blen,
+					 f->a->sign_sk),
+			 IRN_OK);
+	buf = th_signed_roster_pack(body, blen, sig, NULL, 0, &n);
+	assert_int_equal(parse(buf, n, f->a->sign_pk, "kontum-drill", irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	free(body);
+}
+
+static void
+test_expired(void **state)
+{
+	fx *f = *state;
+	int64_t now = irn_now_ms();
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 2,
+			     .issued_ms = now - 31 * TH_DAY_MS, .expires_ms = now - 60 * 1000 };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, now, NULL), IRN_ERR_EXPIRED);
+	/* Expiry is exclusive: expires_ms == now is expired, now - 1 is not. */
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, s.expires_ms, NULL),
+			 IRN_ERR_EXPIRED);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, s.expires_ms - 1, NULL), IRN_OK);
+	/* now_ms == 0: re-verifying history, expiry not judged. */
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, 0, NULL), IRN_OK);
+	/* Signature still checked first: a forged expired roster is SIGNATURE. */
+	assert_int_equal(parse(buf, len, f->b->sign_pk, TH_NET, now, NULL), IRN_ERR_SIGNATURE);
+	free(buf);
+
+	/* expires <= issued is malformed. */
+	th_roster_spec z = { .signer = f->a, .members = f->m, .n_members = 2,
+			     .issued_ms = now, .expires_ms = now };
+	buf = th_roster(&z, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, 0, NULL), IRN_ERR_INVALID);
+	free(buf);
+}
+
+static void
+test_newer(void **state)
+{
+	fx *f = *state;
+	int64_t now = irn_now_ms();
+	size_t l1, l2, l2b, l3;
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 2 };
+	s.version = 1;
+	uint8_t *b1 = th_roster(&s, &l1);
+	s.version = 2;
+	s.issued_ms = now - 2 * TH_HOUR_MS;
+	uint8_t *b2 = th_roster(&s, &l2);
+	s.issued_ms = now - 3 * TH_HOUR_MS; /* same version, different content */
+	uint8_t *b2b = th_roster(&s, &l2b);
+	s.version = 3;
+	uint8_t *b3 = th_roster(&s, &l3);
+	irn_roster *r1 = th_roster_parse_ok(b1, l1, f->a->sign_pk, NULL);
+	irn_roster *r2 = th_roster_parse_ok(b2, l2, f->a->sign_pk, NULL);
+	irn_roster *r2again = th_roster_parse_ok(b2, l2, f->a->sign_pk, NULL);
+	irn_roster *r2b = th_roster_parse_ok(b2b, l2b, f->a->sign_pk, NULL);
+	irn_roster *r3 = th_roster_parse_ok(b3, l3, f->a->sign_pk, NULL);
+
+	assert_int_equal(irn_roster_newer(NULL, r1), IRN_OK);
+	assert_int_equal(irn_roster_newer(r2, r1), IRN_ERR_STALE);
+	assert_int_equal(irn_roster_newer(r2, r2again), IRN_ERR_EXISTS);
+	assert_int_equal(irn_roster_newer(r2, r2), IRN_ERR_EXISTS);
+	assert_int_equal(irn_roster_newer(r2, r2b), IRN_ERR_CONFLICT);
+	assert_int_equal(irn_roster_newer(r2b, r2), IRN_ERR_CONFLICT);
+	assert_int_equal(irn_roster_newer(r2, r3), IRN_OK);
+	assert_int_equal(irn_roster_newer(r1, r3), IRN_OK);
+	assert_int_equal(irn_roster_newer(r3, r1), IRN_ERR_STALE);
+
+	irn_roster_free(&r1);
+	irn_roster_free(&r2);
+	irn_roster_free(&r2again);
+	irn_roster_free(&r2b);
+	irn_roster_free(&r3);
+	free(b1);
+	free(b2);
+	free(b2b);
+	free(b3);
+}
+
+static void
+test_member_rules(void **state)
+{
+	fx *f = *state;
+	size_t len;
+	uint8_t *buf;
+	/* Duplicate member id (different keys). */
+	th_member dup[] = {
+		{ .id = OP, .keys = f->op, .roles = { IRNET__ROLE__ROLE_OPERATOR } },
+		{ .id = OWNER, .keys = f->owner, .roles = { IRNET__ROLE__ROLE_OWNER } },
+		{ .id = OP, .keys = f->gone, .roles = { IRNET__ROLE__ROLE_COORDINATOR } },
+	};
+	th_roster_spec s = { .signer = f->a, .members = dup, .n_members = 3 };
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+	/* Control: with a distinct id the same roster is fine. */
+	dup[2].id = GONE;
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL), IRN_OK);
+	free(buf);
+	/* One key for two members. */
+	dup[2].keys = f->op;
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+	dup[2].keys = f->gone;
+
+	/* Role rules: none, unspecified, unknown. */
+	static const uint32_t badroles[][4] = { { 0 }, { 9 }, { IRNET__ROLE__ROLE_OPERATOR, 12 } };
+	for (size_t i = 0; i < sizeof badroles / sizeof badroles[0]; i++) {
+		memcpy(dup[1].roles, badroles[i], sizeof dup[1].roles);
+		buf = th_roster(&s, &len);
+		assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+				 IRN_ERR_INVALID);
+		free(buf);
+	}
+	memcpy(dup[1].roles, (uint32_t[4]){ IRNET__ROLE__ROLE_OWNER }, sizeof dup[1].roles);
+
+	/* Bad member id; empty validity period. */
+	dup[1].id = "Kontum/Owner";
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+	dup[1].id = OWNER;
+	dup[1].valid_from_ms = irn_now_ms();
+	dup[1].valid_until_ms = dup[1].valid_from_ms;
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+}
+
+static void
+test_garbage(void **state)
+{
+	fx *f = *state;
+	static const uint8_t junk[] = { 0x0a, 0xff, 0xff, 0xff, 0x0f, 0x00 };
+	assert_int_equal(parse(junk, sizeof junk, f->a->sign_pk, TH_NET, 0, NULL), IRN_ERR_DECODE);
+	assert_int_equal(parse(junk, 0, f->a->sign_pk, TH_NET, 0, NULL), IRN_ERR_DECODE);
+	size_t big = IRN_MAX_ROSTER_BYTES + 1;
+	uint8_t *b = calloc(1, big);
+	assert_non_null(b);
+	assert_int_equal(parse(b, big, f->a->sign_pk, TH_NET, 0, NULL), IRN_ERR_TOOBIG);
+	free(b);
+}
+
+/* ---- authority rotation ---- */
+
+static void
+test_rotation(void **state)
+{
+	fx *f = *state;
+	Irnet__AuthorityRotation ab, bc;
+	uint8_t sab[IRN_SIG_LEN], sbc[IRN_SIG_LEN];
+	th_rotation(&ab, sab, TH_NET, f->a->sign_pk, f->b->sign_pk, f->a->sign_sk);
+	const Irnet__AuthorityRotation *rot[] = { &ab };
+	th_roster_spec s = { .version = 2, .signer = f->b, .members = f->m, .n_members = 2,
+			     .rotations = rot, .n_rotations = 1 };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+	uint8_t np[IRN_PK_LEN];
+
+	/* Holder of the old pin follows the certified link to B. */
+	memset(np, 0, sizeof np);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), np), IRN_OK);
+	assert_memory_equal(np, f->b->sign_pk, IRN_PK_LEN);
+	/* A holder already on B skips the applied link. */
+	memset(np, 0, sizeof np);
+	assert_int_equal(parse(buf, len, f->b->sign_pk, TH_NET, irn_now_ms(), np), IRN_OK);
+	assert_memory_equal(np, f->b->sign_pk, IRN_PK_LEN);
+	/* Someone pinned to an unrelated key gets nothing. */
+	assert_int_equal(parse(buf, len, f->c->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+
+	/* Two links, A -> B -> C, roster signed by C. */
+	th_rotation(&bc, sbc, TH_NET, f->b->sign_pk, f->c->sign_pk, f->b->sign_sk);
+	const Irnet__AuthorityRotation *rot2[] = { &ab, &bc };
+	th_roster_spec s2 = { .version = 3, .signer = f->c, .members = f->m, .n_members = 2,
+			      .rotations = rot2, .n_rotations = 2 };
+	buf = th_roster(&s2, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), np), IRN_OK);
+	assert_memory_equal(np, f->c->sign_pk, IRN_PK_LEN);
+	assert_int_equal(parse(buf, len, f->b->sign_pk, TH_NET, irn_now_ms(), np), IRN_OK);
+	assert_memory_equal(np, f->c->sign_pk, IRN_PK_LEN);
+	free(buf);
+	/* Links out of order (newest first): from A only A -> B applies, and
+	 * the roster signed by C is refused. */
+	const Irnet__AuthorityRotation *rot3[] = { &bc, &ab };
+	s2.rotations = rot3;
+	buf = th_roster(&s2, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+}
+
+static void
+test_rotation_forged(void **state)
+{
+	fx *f = *state;
+	Irnet__AuthorityRotation ar;
+	uint8_t sig[IRN_SIG_LEN];
+	const Irnet__AuthorityRotation *rot[] = { &ar };
+	th_roster_spec s = { .version = 2, .signer = f->b, .members = f->m, .n_members = 2,
+			     .rotations = rot, .n_rotations = 1 };
+	size_t len;
+	uint8_t *buf;
+
+	/* A -> B, but certified by C instead of the pinned A. */
+	th_rotation(&ar, sig, TH_NET, f->a->sign_pk, f->b->sign_pk, f->c->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	/* A -> B certified by B itself. */
+	th_rotation(&ar, sig, TH_NET, f->a->sign_pk, f->b->sign_pk, f->b->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	/* C -> B certified by C: a chain that does not start at the pin. */
+	th_rotation(&ar, sig, TH_NET, f->c->sign_pk, f->b->sign_pk, f->c->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	/* A -> B signed by A but for another network. */
+	th_rotation(&ar, sig, "kontum-drill", f->a->sign_pk, f->b->sign_pk, f->a->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	/* Control: the genuine link is accepted with the very same roster body. */
+	th_rotation(&ar, sig, TH_NET, f->a->sign_pk, f->b->sign_pk, f->a->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL), IRN_OK);
+	free(buf);
+	/* Genuine link, but the new pk in the link is C while B signs. */
+	th_rotation(&ar, sig, TH_NET, f->a->sign_pk, f->c->sign_pk, f->a->sign_sk);
+	buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+}
+
+static void
+test_new_key_without_rotation(void **state)
+{
+	fx *f = *state;
+	size_t len;
+	/* B signs a body naming B as authority; nothing links A to B. */
+	th_roster_spec s = { .version = 2, .signer = f->b, .members = f->m, .n_members = 2 };
+	uint8_t *buf = th_roster(&s, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_SIGNATURE);
+	free(buf);
+	/* A signs, but the body claims B as its authority key. */
+	th_roster_spec t = { .version = 2, .signer = f->a, .authority_pk = f->b->sign_pk,
+			     .members = f->m, .n_members = 2 };
+	buf = th_roster(&t, &len);
+	assert_int_equal(parse(buf, len, f->a->sign_pk, TH_NET, irn_now_ms(), NULL),
+			 IRN_ERR_INVALID);
+	free(buf);
+}
+
+/* ---- member currency ---- */
+
+static void
+test_member_current(void **state)
+{
+	fx *f = *state;
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 3 };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+	irn_roster *r = th_roster_parse_ok(buf, len, f->a->sign_pk, NULL);
+	int64_t now = irn_now_ms();
+
+	const irn_member *gone = irn_roster_find(r, GONE);
+	assert_non_null(gone);
+	assert_true(gone->revoked);
+	assert_true(gone->revoked_ms > 0);
+	assert_false(irn_member_current(gone, now));
+	/* Revocation is not limited to after revoked_ms: it is total. */
+	assert_false(irn_member_current(gone, gone->valid_from_ms + 1));
+	assert_false(irn_member_current(gone, gone->revoked_ms - 1));
+
+	const irn_member *op = irn_roster_find(r, OP);
+	assert_non_null(op);
+	assert_false(op->revoked);
+	assert_true(irn_member_current(op, now));
+	assert_true(irn_member_current(op, op->valid_from_ms));
+	assert_false(irn_member_current(op, op->valid_from_ms - 1));
+	assert_true(irn_member_current(op, op->valid_until_ms - 1));
+	assert_false(irn_member_current(op, op->valid_until_ms));
+	assert_false(irn_member_current(NULL, now));
+	irn_roster_free(&r);
+	free(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_pin_and_network, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_forged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_key_without_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_current, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("roster", tests, NULL, NULL);
+}
