@@ -91,6 +91,8 @@ void irn_fmt_time_utc(char *out, size_t outsz, int64_t ms);
 irn_err irn_parse_time(const char *s, int64_t *out_ms) IRN_MUST_CHECK;
 /* Read a whole file (at most max bytes). *out malloc'ed, caller frees. */
 irn_err irn_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen) IRN_MUST_CHECK;
+/* read(2) exactly n bytes, retrying on EINTR: 0, or -1 on error or EOF. */
+int irn_read_full(int fd, void *buf, size_t n);
 /* Atomically write a file with mode (write temp, fsync, rename, fsync dir). */
 irn_err irn_write_file(const char *path, const uint8_t *data, size_t len, int mode) IRN_MUST_CHECK;
 irn_err irn_mkdir_p(const char *path, int mode) IRN_MUST_CHECK;

@@ -51,17 +51,9 @@ irn_secret_read(const char *path, uint8_t *buf, size_t n)
 		close(fd);
 		return IRN_ERR_INVALID;
 	}
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	int rr = irn_read_full(fd, buf, n);
 	close(fd);
-	if (got != n) {
+	if (rr != 0) {
 		sodium_memzero(buf, n);
 		return IRN_ERR_IO;
 	}

@@ -150,6 +150,21 @@ irn_parse_time(const char *s, int64_t *out_ms)
 	return IRN_OK;
 }
 
+int
+irn_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
 irn_err
 irn_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen)
 {
@@ -171,17 +186,9 @@ irn_read_file(const char *path, size_t max, uint8_t **out, size_t *outlen)
 		close(fd);
 		return IRN_ERR_NOMEM;
 	}
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	int rr = irn_read_full(fd, buf, n);
 	close(fd);
-	if (got != n) {
+	if (rr != 0) {
 		free(buf);
 		return IRN_ERR_IO;
 	}

@@ -33,32 +33,17 @@ node_frame_write(int fd, const char *s, size_t n)
 	return 0;
 }
 
-static int
-read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 char *
 node_frame_read(int fd, size_t max)
 {
 	uint8_t hdr[4];
-	if (read_full(fd, hdr, 4) != 0)
+	if (irn_read_full(fd, hdr, 4) != 0)
 		return NULL;
 	size_t n = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
 	if (n > max)
 		return NULL;
 	char *s = malloc(n + 1);
-	if (s == NULL || read_full(fd, s, n) != 0) {
+	if (s == NULL || irn_read_full(fd, s, n) != 0) {
 		free(s);
 		return NULL;
 	}
