@@ -377,6 +377,7 @@ handle_submit(broker *b, session *s, const uint8_t *buf, size_t len)
 		return;
 	}
 	b->accepted++;
+	irn_crash_point("broker-mid-batch");
 	log_info("accepted %s #%llu from %s (%s) at ledger %llu", irn_kind_name(hd->kind),
 		 (unsigned long long)hd->sequence, hd->sender, hd->exercise ? "EXERCISE" : "real",
 		 (unsigned long long)idx);
@@ -471,6 +472,8 @@ flush_batch(broker *b)
 	if (e == IRN_OK)
 		e = irn_ledger_commit(b->h->ledger); /* synchronous=FULL: fsync before return */
 	b->in_tx = false;
+	if (e == IRN_OK)
+		irn_crash_point("broker-after-commit");
 	for (size_t i = 0; i < b->n_replies; i++) {
 		reply *r = &b->replies[i];
 		session *s = session_get(b, r->member, false);

@@ -54,6 +54,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 		c->heartbeat_ms = atoi(value);
 		return c->heartbeat_ms >= 100 && c->heartbeat_ms <= 600000;
 	}
+	if (strcmp(name, "db_max_pages") == 0) {
+		c->db_max_pages = atol(value);
+		return c->db_max_pages >= 0;
+	}
 	if (strcmp(name, "error_rate") == 0) {
 		c->error_rate = atoi(value);
 		return c->error_rate >= 1 && c->error_rate <= 100000;
@@ -179,6 +183,11 @@ irn_home_open(const char *dir, bool with_keys, bool readonly, irn_home **out)
 	}
 	if ((e = irn_ledger_open(p, readonly, &h->ledger)) != IRN_OK)
 		goto fail;
+	if (!readonly && h->cfg.db_max_pages > 0) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA max_page_count=%ld", h->cfg.db_max_pages);
+		sqlite3_exec(irn_ledger_db(h->ledger), pragma, NULL, NULL, NULL);
+	}
 	if ((e = irn_meta_get_blob(h->ledger, "authority_pk", h->pin, sizeof h->pin)) != IRN_OK) {
 		log_error(_("%s has no pinned authority key"), p);
 		goto fail;

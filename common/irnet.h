@@ -101,5 +101,8 @@ int irn_snprintf(char *buf, size_t sz, const char *fmt, ...) IRN_PRINTF(3, 4);
 void irn_msgid_new(uint8_t id[IRN_MSGID_LEN]);
 /* Initialise libsodium, locale and gettext. Returns -1 if sodium fails. */
 int irn_global_init(void);
+/* Fault injection for the crash tests: IRNET_CRASH_AT=NAME[:N] kills the
+ * process with SIGKILL the N-th time (default 1st) it reaches point NAME. */
+void irn_crash_point(const char *name);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <locale.h>
@@ -294,4 +295,21 @@ irn_global_init(void)
 		setenv("TZ", "Asia/Ho_Chi_Minh", 0);
 	tzset();
 	return sodium_init() < 0 ? -1 : 0;
+}
+
+void
+irn_crash_point(const char *name)
+{
+	static long hits;
+	const char *spec = getenv("IRNET_CRASH_AT");
+	if (spec == NULL || *spec == '\0')
+		return;
+	size_t nl = strlen(name);
+	if (strncmp(spec, name, nl) != 0 || (spec[nl] != '\0' && spec[nl] != ':'))
+		return;
+	long at = spec[nl] == ':' ? strtol(spec + nl + 1, NULL, 10) : 1;
+	if (++hits == at) {
+		fprintf(stderr, "irnet: crash point %s reached (hit %ld): SIGKILL\n", name, hits);
+		raise(SIGKILL);
+	}
 }

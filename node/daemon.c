@@ -30,8 +30,13 @@ typedef struct node {
 	int ctl;
 	bool welcomed;
 	int64_t last_hb_ms, last_resend_ms;
-	uint64_t delivered_upto;
+	uint64_t delivered_upto;  /* stored, maybe not yet committed */
+	uint64_t committed_upto;  /* committed: what we acknowledge */
 	uint64_t next_seq;
+	uint64_t sent_seq;        /* outbox: highest sequence sent this session */
+	unsigned inflight;        /* outbox: sent, no receipt or error yet */
+	bool in_batch, batch_failed;
+	unsigned batch_stored, batch_receipts, batch_deliveries;
 } node;
 
 static volatile sig_atomic_t stop_flag;
@@ -46,6 +51,7 @@ node_schema(irn_ledger *l)
 		" state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
 		" last_try_ms INTEGER, last_error TEXT, receipt_idx INTEGER, broker_index INTEGER,"
 		" accepted_ms INTEGER);"
+		"CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(sequence) WHERE state = 'pending';"
 		"CREATE TABLE IF NOT EXISTS incidents(message_id BLOB PRIMARY KEY,"
 		" ledger_idx INTEGER NOT NULL, sender TEXT NOT NULL, direction TEXT NOT NULL,"
 		" system TEXT, category INTEGER, summary TEXT, severity TEXT, state TEXT,"
@@ -72,6 +78,9 @@ record_event(node *n, const char *member, const char *reason, const char *detail
 	sqlite3_step(st);
 	sqlite3_finalize(st);
 }
+
+static bool begin_batch(node *n);
+static void end_batch(node *n);
 
 /* ---- sending ---- */
 
@@ -106,36 +115,43 @@ send_ack(node *n, uint64_t upto)
 	send_packet(n, &p);
 }
 
+/* Send pending messages in sequence order, at most OUTBOX_WINDOW without a
+ * receipt (credit-based: a backlog never overflows a socket). all: start
+ * again from the oldest pending message (after a reconnect or a silence). */
+#define OUTBOX_WINDOW 1000
 static void
-flush_outbox(node *n)
+flush_outbox(node *n, bool all)
 {
 	if (!n->welcomed)
 		return;
+	if (all) {
+		n->sent_seq = 0;
+		n->inflight = 0;
+	}
+	if (n->inflight >= OUTBOX_WINDOW)
+		return;
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT envelope FROM outbox WHERE state = 'pending'"
-			       " ORDER BY sequence LIMIT 1000", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT sequence, envelope FROM outbox WHERE state = 'pending'"
+			       " AND sequence > ? ORDER BY sequence LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n->sent_seq);
+	sqlite3_bind_int(st, 2, (int)(OUTBOX_WINDOW - n->inflight));
 	int sent = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (irn_packet_send_bytes(n->dealer, NULL, 0, IRNET__PACKET__P_SUBMIT,
-					  sqlite3_column_blob(st, 0),
-					  (size_t)sqlite3_column_bytes(st, 0)) != 0)
+					  sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1)) != 0)
 			break;
+		n->sent_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		n->inflight++;
 		sent++;
 	}
 	sqlite3_finalize(st);
-	if (sent) {
-		sqlite3_stmt *up;
-		if (sqlite3_prepare_v2(db, "UPDATE outbox SET attempts = attempts + 1, last_try_ms = ?"
-				       " WHERE state = 'pending'", -1, &up, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(up, 1, irn_now_ms());
-			sqlite3_step(up);
-			sqlite3_finalize(up);
-		}
+	if (sent)
 		log_debug("sent %d pending message(s) to the broker", sent);
-	}
-	n->last_resend_ms = irn_now_ms();
+	if (all || sent)
+		n->last_resend_ms = irn_now_ms();
 }
 
 /* ---- receiving ---- */
@@ -191,7 +207,11 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 	sqlite3_finalize(st);
 	if (!pending)
 		goto out; /* a repeated receipt: already recorded */
-	if ((e = irn_home_begin(n->h)) != IRN_OK)
+	if (n->inflight)
+		n->inflight--;
+	n->last_resend_ms = irn_now_ms(); /* progress */
+	irn_crash_point("node-after-receipt-before-dequeue");
+	if (!begin_batch(n))
 		goto out;
 	uint64_t idx = 0;
 	irn_entry ent = { .type = IRN_ENTRY_RECEIPT, .accepted_ms = irn_now_ms(),
@@ -218,15 +238,12 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 		e = irn_sqlite_err(sqlite3_step(st));
 		sqlite3_finalize(st);
 	}
-	if (e == IRN_OK)
-		e = irn_ledger_commit(n->h->ledger);
-	else
-		irn_ledger_rollback(n->h->ledger);
-	if (e == IRN_OK)
-		log_info("receipt: message #%llu accepted by the broker at ledger %llu",
-			 (unsigned long long)m->h->sequence, (unsigned long long)r->ledger_index);
-	else
+	if (e == IRN_OK) {
+		n->batch_receipts++;
+	} else {
+		n->batch_failed = true;
 		log_error(_("cannot store a receipt: %s (it will come again)"), irn_strerror(e));
+	}
 out:
 	free(env);
 	if (r)
@@ -251,6 +268,8 @@ handle_error(node *n, const uint8_t *b, size_t len)
 			 r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED;
 	log_warn(_("broker refused a message: %s: %s%s"), code, r->detail ? r->detail : "",
 		 transient ? _(" (will retry)") : "");
+	if (n->inflight)
+		n->inflight--;
 	if (!transient && r->has_message_id) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
@@ -308,6 +327,51 @@ derive_incident(node *n, const irn_msg *m, uint64_t idx, const char *direction,
 	return irn_sqlite_err(rc);
 }
 
+/* Deliveries read in one poll round share one transaction (one fsync) and
+ * one cumulative acknowledgement, sent only after the commit returned. */
+static bool
+begin_batch(node *n)
+{
+	if (n->in_batch)
+		return !n->batch_failed;
+	irn_err e = irn_home_begin(n->h);
+	if (e != IRN_OK) {
+		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
+		return false;
+	}
+	n->in_batch = true;
+	n->batch_failed = false;
+	n->batch_stored = n->batch_receipts = n->batch_deliveries = 0;
+	return true;
+}
+
+static void
+end_batch(node *n)
+{
+	if (!n->in_batch)
+		return;
+	n->in_batch = false;
+	irn_err e = n->batch_failed ? IRN_ERR_DB : irn_ledger_commit(n->h->ledger);
+	if (e != IRN_OK) {
+		irn_ledger_rollback(n->h->ledger);
+		log_error(_("cannot store deliveries: %s; asking the broker again"), irn_strerror(e));
+		n->delivered_upto = n->committed_upto;
+		n->welcomed = false;
+		send_hello(n); /* the broker resends from what is committed */
+		return;
+	}
+	n->committed_upto = n->delivered_upto;
+	if (n->batch_stored)
+		log_info("%u deliveries verified and stored, up to broker index %llu", n->batch_stored,
+			 (unsigned long long)n->committed_upto);
+	if (n->batch_receipts)
+		log_info("%u broker receipts stored", n->batch_receipts);
+	if (n->batch_deliveries) {
+		irn_crash_point("node-after-store-before-ack");
+		send_ack(n, n->committed_upto);
+	}
+}
+
 static void
 handle_deliver(node *n, const Irnet__Deliver *d)
 {
@@ -334,7 +398,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		goto out;
 	}
 	if (d->ledger_index <= n->delivered_upto) {
-		send_ack(n, n->delivered_upto); /* already held */
+		if (!n->in_batch)
+			send_ack(n, n->committed_upto); /* already held */
 		goto out;
 	}
 	/* Never trust the broker: the same checks again, with the member's
@@ -357,10 +422,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		log_debug("duplicate delivery of a held message: acknowledged again");
 		goto skip;
 	}
-	if ((e = irn_home_begin(n->h)) != IRN_OK) {
-		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
+	if (!begin_batch(n))
 		goto out;
-	}
 	uint64_t idx = 0;
 	irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = r->accepted_ms,
 			  .roster_version = n->h->roster->version, .sender = m->h->sender,
@@ -373,26 +436,26 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		e = derive_incident(n, m, idx, "received", r->accepted_ms, d->ledger_index);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
-	if (e == IRN_OK)
-		e = irn_ledger_commit(n->h->ledger);
-	else
-		irn_ledger_rollback(n->h->ledger);
 	if (e != IRN_OK) {
 		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
+		n->batch_failed = true;
 		goto out;
 	}
 	n->delivered_upto = d->ledger_index;
-	log_info("%s %s from %s verified and stored (ledger %llu, broker %llu)%s",
-		 irn_kind_name(m->h->kind), "", m->h->sender, (unsigned long long)idx,
-		 (unsigned long long)d->ledger_index, m->h->exercise ? " [EXERCISE]" : "");
-	send_ack(n, n->delivered_upto);
+	log_debug("%s from %s verified (ledger %llu, broker %llu)%s", irn_kind_name(m->h->kind),
+		  m->h->sender, (unsigned long long)idx, (unsigned long long)d->ledger_index,
+		  m->h->exercise ? " [EXERCISE]" : "");
+	n->batch_stored++;
+	n->batch_deliveries++;
 	goto out;
 skip:
 	/* Refused or duplicate: nothing stored as fact, but the position is
 	 * acknowledged so one bad message cannot block the queue. */
-	if (irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index) == IRN_OK)
+	if (begin_batch(n) &&
+	    irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index) == IRN_OK) {
 		n->delivered_upto = d->ledger_index;
-	send_ack(n, n->delivered_upto);
+		n->batch_deliveries++;
+	}
 out:
 	if (r)
 		irnet__receipt__free_unpacked(r, NULL);
@@ -423,7 +486,7 @@ handle_welcome(node *n, const Irnet__Welcome *w)
 			log_error(_("cannot store the sequence number"));
 	}
 	n->welcomed = true;
-	flush_outbox(n);
+	flush_outbox(n, true);
 }
 
 static void
@@ -448,6 +511,8 @@ dealer_handle(node *n)
 		record_event(n, n->h->cfg.broker_id, "malformed", "broker sent a malformed frame");
 		return;
 	}
+	if (p->p_case != IRNET__PACKET__P_DELIVER && p->p_case != IRNET__PACKET__P_RECEIPT)
+		end_batch(n); /* the other handlers run their own transactions */
 	switch (p->p_case) {
 	case IRNET__PACKET__P_WELCOME: handle_welcome(n, p->welcome); break;
 	case IRNET__PACKET__P_RECEIPT: handle_receipt(n, p->receipt.data, p->receipt.len); break;
@@ -541,31 +606,18 @@ parse_recipients(const char *list, char ***members, size_t *nm, uint32_t **roles
 	return 0;
 }
 
-static json_t *
-op_report(node *n, json_t *req, const char *account)
+/* Sign one message, check it as every receiver will, and append it (ledger,
+ * outbox, derived tables) inside the caller's transaction. On success *env
+ * (caller frees) holds the envelope for sending and id its message id. */
+static irn_err
+author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8_t *payload,
+	   size_t plen, char **members, size_t nm, uint32_t *roles, size_t nr, int64_t now,
+	   uint8_t id[IRN_MSGID_LEN], uint8_t **env, size_t *elen, char *err, size_t errsz)
 {
-	char err[256] = "";
-	uint8_t *payload = NULL, *env = NULL;
-	size_t plen = 0, elen = 0;
-	char **members = NULL;
-	uint32_t *roles = NULL;
-	size_t nm = 0, nr = 0;
-	json_t *resp = NULL;
-	irn_msg *chk = NULL;
-	int64_t now = irn_now_ms();
-	if (irn_report_from_json(json_object_get(req, "form"), now, &payload, &plen, err,
-				 sizeof err) != IRN_OK)
-		return ctl_error(err);
-	const char *to = json_string_value(json_object_get(req, "to"));
-	if (parse_recipients(to ? to : n->h->cfg.report_to, &members, &nm, &roles, &nr, err,
-			     sizeof err) != 0) {
-		resp = ctl_error(err[0] ? err : "out of memory");
-		goto out;
-	}
 	Irnet__Header h;
-	uint8_t id[IRN_MSGID_LEN];
-	irn_header_fill(&h, id, n->h->cfg.id, IRNET__KIND__KIND_INITIAL_REPORT, n->next_seq,
+	irn_header_fill(&h, id, n->h->cfg.id, kind, n->next_seq,
 			json_is_true(json_object_get(req, "exercise")));
+	h.created_ms = now;
 	h.to_members = members;
 	h.n_to_members = nm;
 	h.to_roles = roles;
@@ -575,29 +627,26 @@ op_report(node *n, json_t *req, const char *account)
 	const char *person = json_string_value(json_object_get(req, "person"));
 	h.signed_by_person = (char *)(person && *person ? person : n->h->cfg.person[0] ? n->h->cfg.person : NULL);
 	h.local_account = (char *)account;
-	irn_err e = irn_envelope_build(n->h->keys, n->h->cfg.network, &h, payload, plen, &env, &elen);
+	irn_err e = irn_envelope_build(n->h->keys, n->h->cfg.network, &h, payload, plen, env, elen);
 	if (e != IRN_OK) {
-		resp = ctl_error(irn_strerror(e));
-		goto out;
+		snprintf(err, errsz, "%s", irn_strerror(e));
+		return e;
 	}
 	/* Check our own message the way every receiver will, before storing. */
 	irn_refusal why;
-	if (irn_envelope_check(n->h->roster, n->h->cfg.network, env, elen, n->h->cfg.id, now, now,
+	irn_msg *chk = NULL;
+	if (irn_envelope_check(n->h->roster, n->h->cfg.network, *env, *elen, n->h->cfg.id, now, now,
 			       &chk, &why) != 0) {
-		snprintf(err, sizeof err, _("refused before sending: %s (%s)"), why.reason,
+		snprintf(err, errsz, _("refused before sending: %s (%s)"), why.reason,
 			 irn_error_code_name(why.code));
-		resp = ctl_error(err);
-		goto out;
-	}
-	if ((e = irn_home_begin(n->h)) != IRN_OK) {
-		resp = ctl_error(irn_strerror(e));
-		goto out;
+		e = IRN_ERR_INVALID;
+		goto fail;
 	}
 	uint64_t idx = 0;
 	irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = now,
 			  .roster_version = n->h->roster->version, .sender = h.sender,
-			  .message_id = id, .kind = h.kind, .sequence = h.sequence, .data = env,
-			  .len = elen };
+			  .message_id = id, .kind = h.kind, .sequence = h.sequence, .data = *env,
+			  .len = *elen };
 	e = irn_ledger_append(n->h->ledger, &ent, &idx);
 	sqlite3_stmt *st;
 	if (e == IRN_OK) {
@@ -607,7 +656,7 @@ op_report(node *n, json_t *req, const char *account)
 		if (e == IRN_OK) {
 			sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, (sqlite3_int64)h.sequence);
-			sqlite3_bind_blob(st, 3, env, (int)elen, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 3, *env, (int)*elen, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 4, now);
 			e = irn_sqlite_err(sqlite3_step(st));
 			sqlite3_finalize(st);
@@ -617,34 +666,132 @@ op_report(node *n, json_t *req, const char *account)
 		e = derive_incident(n, chk, idx, "sent", 0, 0);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
-	if (e == IRN_OK)
-		e = irn_ledger_commit(n->h->ledger);
-	else
-		irn_ledger_rollback(n->h->ledger);
-	if (e != IRN_OK) {
-		snprintf(err, sizeof err, _("cannot store the report: %s; nothing was sent"),
-			 irn_strerror(e));
-		resp = ctl_error(err);
-		goto out;
+	if (e == IRN_OK) {
+		n->next_seq++;
+		irn_msg_free(&chk);
+		return IRN_OK;
 	}
-	n->next_seq++;
-	char hex[2 * IRN_MSGID_LEN + 1];
-	irn_hex(hex, id, IRN_MSGID_LEN);
-	log_info("initial report %s (#%llu) signed and stored; sending", hex,
-		 (unsigned long long)h.sequence);
-	resp = json_pack("{s:b,s:s,s:I,s:I}", "ok", 1, "message_id", hex, "sequence",
-			 (json_int_t)h.sequence, "ledger_index", (json_int_t)idx);
-	if (n->welcomed)
-		irn_packet_send_bytes(n->dealer, NULL, 0, IRNET__PACKET__P_SUBMIT, env, elen);
-out:
-	for (size_t i = 0; i < nm; i++)
+	snprintf(err, errsz, _("cannot store the message: %s; nothing was sent"), irn_strerror(e));
+fail:
+	irn_msg_free(&chk);
+	free(*env);
+	*env = NULL;
+	return e;
+}
+
+static void
+free_recipients(char **members, size_t nm, uint32_t *roles)
+{
+	for (size_t i = 0; members && i < nm; i++)
 		free(members[i]);
 	free(members);
 	free(roles);
-	free(payload);
-	free(env);
-	irn_msg_free(&chk);
+}
+
+/* Author count messages of one kind and payload in one transaction
+ * (one fsync), then send them. Reply lists the ids: each is durable. */
+static json_t *
+author(node *n, json_t *req, const char *account, unsigned kind, const uint8_t *payload,
+       size_t plen, const char *default_to, long count)
+{
+	char err[256] = "";
+	char **members = NULL;
+	uint32_t *roles = NULL;
+	size_t nm = 0, nr = 0;
+	const char *to = json_string_value(json_object_get(req, "to"));
+	if (parse_recipients(to ? to : default_to, &members, &nm, &roles, &nr, err, sizeof err) != 0) {
+		free_recipients(members, nm, roles);
+		return ctl_error(err[0] ? err : "out of memory");
+	}
+	uint64_t seq0 = n->next_seq;
+	irn_err e = irn_home_begin(n->h);
+	if (e != IRN_OK) {
+		free_recipients(members, nm, roles);
+		snprintf(err, sizeof err, _("cannot store the message: %s; nothing was sent"),
+			 irn_strerror(e));
+		return ctl_error(err);
+	}
+	uint8_t **envs = calloc((size_t)count, sizeof *envs);
+	size_t *lens = calloc((size_t)count, sizeof *lens);
+	uint8_t (*ids)[IRN_MSGID_LEN] = calloc((size_t)count, sizeof *ids);
+	long made = 0;
+	int64_t now = irn_now_ms();
+	if (!envs || !lens || !ids)
+		e = IRN_ERR_NOMEM;
+	for (; e == IRN_OK && made < count; made++)
+		e = author_one(n, req, account, kind, payload, plen, members, nm, roles, nr, now,
+			       ids[made], &envs[made], &lens[made], err, sizeof err);
+	if (e == IRN_OK) {
+		irn_crash_point("node-before-commit");
+		e = irn_ledger_commit(n->h->ledger);
+		if (e != IRN_OK)
+			snprintf(err, sizeof err, _("cannot store the message: %s; nothing was sent"),
+				 irn_strerror(e));
+	} else {
+		irn_ledger_rollback(n->h->ledger);
+	}
+	json_t *resp;
+	if (e != IRN_OK) {
+		n->next_seq = seq0;
+		resp = ctl_error(err[0] ? err : irn_strerror(e));
+	} else {
+		irn_crash_point("node-after-commit");
+		json_t *arr = json_array();
+		char hex[2 * IRN_MSGID_LEN + 1];
+		for (long i = 0; i < count; i++) {
+			irn_hex(hex, ids[i], IRN_MSGID_LEN);
+			json_array_append_new(arr, json_string(hex));
+		}
+		irn_hex(hex, ids[0], IRN_MSGID_LEN);
+		log_info("%ld %s message(s) signed and stored (#%llu..#%llu); sending", count,
+			 irn_kind_name(kind), (unsigned long long)seq0,
+			 (unsigned long long)(seq0 + (uint64_t)count - 1));
+		resp = json_pack("{s:b,s:s,s:I,s:o}", "ok", 1, "message_id", hex, "sequence",
+				 (json_int_t)seq0, "message_ids", arr);
+		flush_outbox(n, false);
+	}
+	for (long i = 0; envs && i < count; i++)
+		free(envs[i]);
+	free(envs);
+	free(lens);
+	free(ids);
+	free_recipients(members, nm, roles);
 	return resp;
+}
+
+static json_t *
+op_report(node *n, json_t *req, const char *account)
+{
+	char err[256] = "";
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	if (irn_report_from_json(json_object_get(req, "form"), irn_now_ms(), &payload, &plen, err,
+				 sizeof err) != IRN_OK)
+		return ctl_error(err);
+	json_t *resp = author(n, req, account, IRNET__KIND__KIND_INITIAL_REPORT, payload, plen,
+			      n->h->cfg.report_to, 1);
+	free(payload);
+	return resp;
+}
+
+/* Kinds whose typed payloads come with the workflow carry text for now. */
+static json_t *
+op_send(node *n, json_t *req, const char *account)
+{
+	const char *kname = json_string_value(json_object_get(req, "kind"));
+	const char *text = json_string_value(json_object_get(req, "text"));
+	json_int_t count = json_object_get(req, "count") ? json_integer_value(json_object_get(req, "count")) : 1;
+	int kind = kname ? irn_kind_parse(kname) : -1;
+	if (kind < 0 || kind == IRNET__KIND__KIND_INITIAL_REPORT || kind == IRNET__KIND__KIND_RECEIPT ||
+	    kind == IRNET__KIND__KIND_ERROR)
+		return ctl_error(_("unknown kind (initial reports go through 'report')"));
+	if (text == NULL || count < 1 || count > 10000)
+		return ctl_error(_("a text and a count from 1 to 10000 are required"));
+	const char *why = irn_payload_validate((unsigned)kind, (const uint8_t *)text, strlen(text));
+	if (why)
+		return ctl_error(why);
+	return author(n, req, account, (unsigned)kind, (const uint8_t *)text, strlen(text),
+		      n->h->cfg.report_to, (long)count);
 }
 
 static json_t *
@@ -700,6 +847,8 @@ ctl_handle(node *n)
 		resp = ctl_error("bad request");
 	else if (!strcmp(op, "report"))
 		resp = op_report(n, req, account);
+	else if (!strcmp(op, "send"))
+		resp = op_send(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
 	else
@@ -757,6 +906,7 @@ node_daemon_run(irn_home *h)
 	if (node_schema(h->ledger) != IRN_OK)
 		return 1;
 	n.delivered_upto = (uint64_t)irn_meta_get_int(h->ledger, "delivered_upto", 0);
+	n.committed_upto = n.delivered_upto;
 	n.next_seq = (uint64_t)irn_meta_get_int(h->ledger, "next_seq", 1);
 	if (ctl_listen(&n) != 0)
 		return 1;
@@ -764,7 +914,10 @@ node_daemon_run(irn_home *h)
 	n.dealer = zmq_socket(n.ctx, ZMQ_DEALER);
 	int zero = 0, hb = h->cfg.heartbeat_ms, hbt = 3 * h->cfg.heartbeat_ms, ivl = 200, ivlmax = 5000;
 	int64_t maxmsg = IRN_MAX_FRAME_OUT;
+	int hwm = 100000;
 	zmq_setsockopt(n.dealer, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(n.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(n.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(n.dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
 	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
@@ -812,11 +965,14 @@ node_daemon_run(irn_home *h)
 					break;
 				dealer_handle(&n);
 			}
+		end_batch(&n);
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_handle(&n);
 		int64_t now = irn_now_ms();
-		if (n.welcomed && now - n.last_resend_ms > 5000)
-			flush_outbox(&n); /* retry what has no receipt yet */
+		if (n.welcomed && n.inflight > 0 && now - n.last_resend_ms > 5000)
+			flush_outbox(&n, true); /* no receipt for 5 s: send again */
+		else
+			flush_outbox(&n, false);
 		if (n.welcomed && now - n.last_hb_ms > h->cfg.heartbeat_ms) {
 			Irnet__Heartbeat hbm = IRNET__HEARTBEAT__INIT;
 			hbm.time_ms = now;

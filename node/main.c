@@ -23,6 +23,7 @@ usage(FILE *f)
 		"  roster-import FILE    verify and store a signed roster\n"
 		"  run                   the daemon (foreground; stop with SIGTERM)\n"
 		"  report ...            sign and send an initial incident report (Form 03)\n"
+		"  message ...           sign and send another kind of message (text body)\n"
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
 		"  outbox                messages signed here and their delivery state\n"
@@ -75,6 +76,8 @@ main(int argc, char **argv)
 		return irn_cli_ledger_verify(&c, argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return node_cmd_report(&c, argc, argv);
+	if (!strcmp(cmd, "message"))
+		return node_cmd_message(&c, argc, argv);
 	if (!strcmp(cmd, "incidents"))
 		return node_cmd_incidents(&c, argc, argv);
 	if (!strcmp(cmd, "show"))

@@ -11,6 +11,7 @@ int node_daemon_run(irn_home *h);
 irn_err node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_ms) IRN_MUST_CHECK;
 
 int node_cmd_report(irn_cli *c, int argc, char **argv);
+int node_cmd_message(irn_cli *c, int argc, char **argv);
 int node_cmd_incidents(irn_cli *c, int argc, char **argv);
 int node_cmd_show(irn_cli *c, int argc, char **argv);
 int node_cmd_outbox(irn_cli *c, int argc, char **argv);
