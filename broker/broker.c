@@ -1,15 +1,13 @@
-/* broker.c - one zmq_poll loop: ZAP, ROUTER, group commit, delivery pump.
+/* broker.c - the io thread (ZAP, ROUTER, sessions, presence) and start-up.
+ * See internal.h for the thread layout.
  *
- * Order of checks for each submission (docs/PROTOCOL.md "Broker"):
- * ZAP admitted the CURVE key -> the ZAP User-Id names the member ->
- * irn_envelope_check (signer = that member, current, role, signature,
- * body, payload) -> duplicate (sender, id) -> sequence -> ledger append ->
- * commit (fsync) -> receipt -> deliveries.
+ * Identity on a connection is the ZAP User-Id (the roster member whose
+ * CURVE key completed the handshake), never the ROUTER routing id. One live
+ * session per member: a second connection with the same key while the first
+ * is up is cut and logged as a possible stolen key.
  */
-#include "broker.h"
+#include "internal.h"
 #include "authz.h"
-#include "crypto.h"
-#include "envelope.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -18,148 +16,74 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <sodium.h>
 #include <zmq.h>
 
-#define IRN_MAX_WINDOW 1024
+/* ---- jobs ---- */
 
-typedef struct session {
-	char member[IRN_MAX_ID + 1];
-	uint8_t rid[256];
-	size_t ridlen;
-	int64_t last_seen_ms;
-	uint64_t scan_upto;   /* every index <= this was considered */
-	uint64_t last_sent;   /* index of the last Deliver (prev_index of the next) */
-	uint64_t acked;
-	unsigned in_flight;   /* deliveries not yet acknowledged ... */
-	uint64_t ring[IRN_MAX_WINDOW]; /* ... their indexes, oldest first */
-	unsigned ring_head;
-	bool ready;           /* Hello received */
-	double tokens;        /* error replies allowed now */
-	int64_t tok_ms;
-	struct session *next;
-} session;
-
-typedef struct reply {
-	char member[IRN_MAX_ID + 1];
-	uint8_t *bytes;
-	size_t len;
-	Irnet__Packet__PCase which;
-} reply;
-
-typedef struct broker {
-	irn_home *h;
-	const broker_opts *o;
-	void *ctx, *router, *zap;
-	session *sessions;
-	uint64_t self_seq;
-	reply *replies;       /* receipts waiting for the batch commit */
-	size_t n_replies, cap_replies;
-	bool in_tx;
-	uint64_t accepted, refused;
-} broker;
-
-static volatile sig_atomic_t stop_flag;
-static void on_signal(int s) { (void)s; stop_flag = 1; }
-
-static session *
-session_get(broker *b, const char *member, bool create)
+job *
+job_new(job_type t, const char *member, uint64_t gen)
 {
-	for (session *s = b->sessions; s; s = s->next)
-		if (strcmp(s->member, member) == 0)
-			return s;
-	if (!create)
-		return NULL;
-	session *s = calloc(1, sizeof *s);
-	if (s == NULL)
-		return NULL;
-	snprintf(s->member, sizeof s->member, "%s", member);
-	s->tokens = b->h->cfg.error_rate;
-	s->tok_ms = irn_now_ms();
-	s->next = b->sessions;
-	b->sessions = s;
-	return s;
+	job *j = calloc(1, sizeof *j);
+	if (j) {
+		j->type = t;
+		snprintf(j->member, sizeof j->member, "%s", member);
+		j->gen = gen;
+		j->at_ms = irn_now_ms();
+	}
+	return j;
 }
 
-/* ---- ZAP: admit only current roster members, by CURVE public key ---- */
-
-static void
-zap_handle(broker *b)
+void
+job_free(job *j)
 {
-	zmq_msg_t f[7];
-	int n = 0, more = 1;
-	while (more && n < 7) {
-		zmq_msg_init(&f[n]);
-		if (zmq_msg_recv(&f[n], b->zap, 0) < 0) {
-			zmq_msg_close(&f[n]);
-			break;
-		}
-		more = zmq_msg_more(&f[n]);
-		n++;
-	}
-	while (more) { /* drain anything beyond what we parse */
-		zmq_msg_t x;
-		zmq_msg_init(&x);
-		if (zmq_msg_recv(&x, b->zap, 0) < 0)
-			more = 0;
-		else
-			more = zmq_msg_more(&x);
-		zmq_msg_close(&x);
-	}
-	const char *status = "400", *text = "not a current roster member";
-	char user[IRN_MAX_ID + 1] = "";
-	char addr[64] = "";
-	if (n >= 7 && zmq_msg_size(&f[5]) == 5 && memcmp(zmq_msg_data(&f[5]), "CURVE", 5) == 0 &&
-	    zmq_msg_size(&f[6]) == IRN_PK_LEN) {
-		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
-		memcpy(addr, zmq_msg_data(&f[3]), al);
-		const irn_member *m = irn_roster_find_transport(b->h->roster, zmq_msg_data(&f[6]));
-		if (m && irn_member_current(m, irn_now_ms())) {
-			status = "200";
-			text = "OK";
-			snprintf(user, sizeof user, "%s", m->id);
-		} else {
-			char hex[65];
-			irn_hex(hex, zmq_msg_data(&f[6]), IRN_PK_LEN);
-			irn_security_event(m ? m->id : NULL, m ? "revoked" : "unknown-key",
-					   "CURVE handshake refused from %s, transport key %s", addr, hex);
-		}
-	}
-	if (n >= 2) {
-		zmq_send(b->zap, "1.0", 3, ZMQ_SNDMORE);
-		zmq_send(b->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
-		zmq_send(b->zap, status, 3, ZMQ_SNDMORE);
-		zmq_send(b->zap, text, strlen(text), ZMQ_SNDMORE);
-		zmq_send(b->zap, user, strlen(user), ZMQ_SNDMORE);
-		zmq_send(b->zap, "", 0, 0);
-	}
-	for (int i = 0; i < n; i++)
-		zmq_msg_close(&f[i]);
-}
-
-/* ---- replies ---- */
-
-static bool
-error_allowed(broker *b, session *s)
-{
-	int64_t now = irn_now_ms();
-	double rate = b->h->cfg.error_rate;
-	s->tokens += (double)(now - s->tok_ms) * rate / 1000.0;
-	if (s->tokens > rate * 2)
-		s->tokens = rate * 2;
-	s->tok_ms = now;
-	if (s->tokens < 1)
-		return false;
-	s->tokens -= 1;
-	return true;
-}
-
-static void
-send_error(broker *b, session *s, unsigned code, const uint8_t *msgid, const char *detail,
-	   bool exercise)
-{
-	if (!error_allowed(b, s))
+	if (j == NULL)
 		return;
+	free(j->bytes);
+	irn_msg_free(&j->msg);
+	if (j->pkt)
+		irnet__packet__free_unpacked(j->pkt, NULL);
+	free(j);
+}
+
+int
+job_send(void *sock, job *j)
+{
+	if (j == NULL)
+		return -1;
+	if (zmq_send(sock, &j, sizeof j, 0) != (int)sizeof j) {
+		job_free(j);
+		return -1;
+	}
+	return 0;
+}
+
+job *
+job_recv(void *sock, int flags)
+{
+	job *j = NULL;
+	if (zmq_recv(sock, &j, sizeof j, flags) != (int)sizeof j)
+		return NULL;
+	return j;
+}
+
+uint8_t *
+packet_pack(const Irnet__Packet *p, size_t *len)
+{
+	size_t n = irnet__packet__get_packed_size(p);
+	uint8_t *b = malloc(n ? n : 1);
+	if (b) {
+		irnet__packet__pack(p, b);
+		*len = n;
+	}
+	return b;
+}
+
+uint8_t *
+broker_error_packet(shared *sh, const char *member, unsigned code, const uint8_t *msgid,
+		    const char *detail, bool exercise, size_t *len)
+{
 	Irnet__ErrorReply er = IRNET__ERROR_REPLY__INIT;
 	er.code = code;
 	if (msgid) {
@@ -171,444 +95,340 @@ send_error(broker *b, session *s, unsigned code, const uint8_t *msgid, const cha
 	uint8_t pl[512];
 	size_t pn = irnet__error_reply__get_packed_size(&er);
 	if (pn > sizeof pl)
-		return;
+		return NULL;
 	irnet__error_reply__pack(&er, pl);
 	uint8_t *env = NULL;
 	size_t elen = 0;
-	if (irn_broker_reply(b->h->keys, b->h->cfg.network, b->h->cfg.id, s->member,
-			     IRNET__KIND__KIND_ERROR, ++b->self_seq, msgid, exercise, pl, pn, &env,
-			     &elen) != IRN_OK)
-		return;
-	irn_packet_send_bytes(b->router, s->rid, s->ridlen, IRNET__PACKET__P_ERROR, env, elen);
+	if (irn_broker_reply(sh->h->keys, sh->h->cfg.network, sh->h->cfg.id, member,
+			     IRNET__KIND__KIND_ERROR, atomic_fetch_add(&sh->self_seq, 1) + 1, msgid,
+			     exercise, pl, pn, &env, &elen) != IRN_OK)
+		return NULL;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ERROR;
+	p.error.data = env;
+	p.error.len = elen;
+	uint8_t *out = packet_pack(&p, len);
 	free(env);
+	return out;
+}
+
+/* ---- the io thread ---- */
+
+typedef struct isess {
+	char member[IRN_MAX_ID + 1];
+	uint8_t rid[256];
+	size_t ridlen;
+	uint64_t gen;
+	int fd;                 /* TCP descriptor of the live connection */
+	bool alive;
+	int64_t last_seen_ms;
+	uint64_t hb_roster_version;
+	int64_t skew_ms;
+	bool has_hb;
+	double tokens;          /* error replies allowed now */
+	int64_t tok_ms;
+	struct isess *next;
+} isess;
+
+typedef struct io {
+	shared *sh;
+	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit;
+	isess *sessions;
+	uint64_t next_gen;
+	uint64_t cut_offs;
+} io;
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int s) { (void)s; stop_flag = 1; }
+
+static isess *
+isess_get(io *x, const char *member, bool create)
+{
+	for (isess *s = x->sessions; s; s = s->next)
+		if (!strcmp(s->member, member))
+			return s;
+	if (!create)
+		return NULL;
+	isess *s = calloc(1, sizeof *s);
+	if (s) {
+		snprintf(s->member, sizeof s->member, "%s", member);
+		s->fd = -1;
+		s->tokens = x->sh->h->cfg.error_rate;
+		s->tok_ms = irn_now_ms();
+		s->next = x->sessions;
+		x->sessions = s;
+	}
+	return s;
 }
 
 static void
-refuse(broker *b, session *s, unsigned code, const uint8_t *msgid, const char *reason,
-       bool exercise)
+zap_handle(io *x)
 {
-	b->refused++;
-	irn_security_event(s->member, irn_error_code_name(code), "submission refused: %s", reason);
-	send_error(b, s, code, msgid, reason, exercise);
+	zmq_msg_t f[7];
+	int n = 0, more = 1;
+	while (more && n < 7) {
+		zmq_msg_init(&f[n]);
+		if (zmq_msg_recv(&f[n], x->zap, 0) < 0) {
+			zmq_msg_close(&f[n]);
+			break;
+		}
+		more = zmq_msg_more(&f[n]);
+		n++;
+	}
+	while (more) {
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		more = zmq_msg_recv(&m, x->zap, 0) >= 0 && zmq_msg_more(&m);
+		zmq_msg_close(&m);
+	}
+	const char *status = "400", *text = "not a current roster member";
+	char user[IRN_MAX_ID + 1] = "", addr[64] = "";
+	if (n >= 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
+	    zmq_msg_size(&f[6]) == IRN_PK_LEN) {
+		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
+		memcpy(addr, zmq_msg_data(&f[3]), al);
+		pthread_rwlock_rdlock(&x->sh->roster_lock);
+		const irn_member *m = irn_roster_find_transport(x->sh->h->roster, zmq_msg_data(&f[6]));
+		bool ok = m && irn_member_current(m, irn_now_ms());
+		char mid[IRN_MAX_ID + 1] = "";
+		if (m)
+			snprintf(mid, sizeof mid, "%s", m->id);
+		pthread_rwlock_unlock(&x->sh->roster_lock);
+		if (ok) {
+			status = "200";
+			text = "OK";
+			snprintf(user, sizeof user, "%s", mid);
+		} else {
+			char hex[65];
+			irn_hex(hex, zmq_msg_data(&f[6]), IRN_PK_LEN);
+			irn_security_event(mid[0] ? mid : NULL, mid[0] ? "revoked" : "unknown-key",
+					   "CURVE handshake refused from %s, transport key %s", addr, hex);
+		}
+	}
+	if (n >= 2) {
+		zmq_send(x->zap, "1.0", 3, ZMQ_SNDMORE);
+		zmq_send(x->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+		zmq_send(x->zap, status, 3, ZMQ_SNDMORE);
+		zmq_send(x->zap, text, strlen(text), ZMQ_SNDMORE);
+		zmq_send(x->zap, user, strlen(user), ZMQ_SNDMORE);
+		zmq_send(x->zap, "", 0, 0);
+	}
+	for (int i = 0; i < n; i++)
+		zmq_msg_close(&f[i]);
+}
+
+static bool
+error_allowed(io *x, isess *s)
+{
+	int64_t now = irn_now_ms();
+	double rate = x->sh->h->cfg.error_rate;
+	s->tokens += (double)(now - s->tok_ms) * rate / 1000.0;
+	if (s->tokens > rate * 2)
+		s->tokens = rate * 2;
+	s->tok_ms = now;
+	if (s->tokens < 1)
+		return false;
+	s->tokens -= 1;
+	return true;
+}
+
+static void
+send_to(io *x, isess *s, const uint8_t *b, size_t n)
+{
+	if (zmq_send(x->router, s->rid, s->ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+	    zmq_send(x->router, b, n, ZMQ_DONTWAIT) < 0)
+		log_debug("send to %s dropped: %s", s->member, zmq_strerror(errno));
+}
+
+static void
+io_error(io *x, isess *s, unsigned code, const char *reason)
+{
+	irn_security_event(s->member, irn_error_code_name(code), "%s", reason);
+	if (!error_allowed(x, s))
+		return;
+	size_t len;
+	uint8_t *p = broker_error_packet(x->sh, s->member, code, NULL, reason, false, &len);
+	if (p)
+		send_to(x, s, p, len);
+	free(p);
 }
 
 /* Cut a peer off: close its TCP connection (libzmq 4.3 has no per-peer
  * disconnect; the descriptor comes from ZMQ_SRCFD). */
 static void
-cut_off(zmq_msg_t *m)
+cut_off(io *x, int fd)
 {
-	int fd = zmq_msg_get(m, ZMQ_SRCFD);
-	if (fd >= 0)
+	if (fd >= 0) {
 		shutdown(fd, SHUT_RDWR);
+		x->cut_offs++;
+	}
 }
 
 static void
-queue_reply(broker *b, const char *member, Irnet__Packet__PCase which, uint8_t *bytes,
-	    size_t len)
+forward(io *x, void *sock, job_type t, isess *s, Irnet__Packet *p, uint8_t *bytes, size_t len)
 {
-	if (b->n_replies == b->cap_replies) {
-		size_t nc = b->cap_replies ? 2 * b->cap_replies : 64;
-		reply *nr = realloc(b->replies, nc * sizeof *nr);
-		if (nr == NULL) {
-			free(bytes);
-			return;
-		}
-		b->replies = nr;
-		b->cap_replies = nc;
+	job *j = job_new(t, s->member, s->gen);
+	if (j == NULL) {
+		if (p)
+			irnet__packet__free_unpacked(p, NULL);
+		free(bytes);
+		return;
 	}
-	reply *r = &b->replies[b->n_replies++];
-	snprintf(r->member, sizeof r->member, "%s", member);
-	r->bytes = bytes;
-	r->len = len;
-	r->which = which;
-}
-
-/* ---- submissions ---- */
-
-static char *
-join_members(const Irnet__Header *h)
-{
-	size_t n = 2;
-	for (size_t i = 0; i < h->n_to_members; i++)
-		n += strlen(h->to_members[i]) + 1;
-	char *s = malloc(n);
-	if (s == NULL)
-		return NULL;
-	char *p = s;
-	*p++ = '\n';
-	for (size_t i = 0; i < h->n_to_members; i++) {
-		size_t l = strlen(h->to_members[i]);
-		memcpy(p, h->to_members[i], l);
-		p += l;
-		*p++ = '\n';
-	}
-	*p = 0;
-	return s;
-}
-
-static uint64_t
-last_sequence(broker *b, const char *sender)
-{
-	sqlite3_stmt *st;
-	uint64_t v = 0;
-	if (sqlite3_prepare_v2(irn_ledger_db(b->h->ledger),
-			       "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?", -1,
-			       &st, NULL) != SQLITE_OK)
-		return UINT64_MAX;
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	j->pkt = p;
+	j->bytes = bytes;
+	j->len = len;
+	job_send(sock, j);
 }
 
 static void
-handle_submit(broker *b, session *s, const uint8_t *buf, size_t len)
+answer_presence(io *x, isess *s, const Irnet__Query *q)
 {
-	int64_t now = irn_now_ms();
-	irn_msg *m = NULL;
-	irn_refusal why;
-	uint8_t pid[IRN_MSGID_LEN];
-	if (!b->in_tx) {
-		/* In the transaction first: the roster in force is the one the
-		 * ledger holds now (another process may have imported a newer one). */
-		irn_err e = irn_home_begin(b->h);
-		if (e != IRN_OK) {
-			log_error(_("cannot start a ledger transaction: %s"), irn_strerror(e));
-			send_error(b, s, IRNET__ERROR_CODE__ERR_STORAGE,
-				   irn_envelope_peek_id(buf, len, pid) ? pid : NULL,
-				   "broker cannot store now; retry later", false);
-			return;
-		}
-		b->in_tx = true;
-	}
-	if (irn_envelope_check(b->h->roster, b->h->cfg.network, buf, len, s->member, now, now, &m,
-			       &why) != 0) {
-		refuse(b, s, why.code, irn_envelope_peek_id(buf, len, pid) ? pid : NULL, why.reason,
-		       false);
-		return;
-	}
-	const Irnet__Header *hd = m->h;
-	if (hd->kind == IRNET__KIND__KIND_RECEIPT || hd->kind == IRNET__KIND__KIND_ERROR) {
-		refuse(b, s, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, hd->message_id.data,
-		       "receipts and errors are written by the broker, not submitted", hd->exercise);
-		irn_msg_free(&m);
-		return;
-	}
-	/* Duplicate: same id and bytes -> same receipt again; other bytes -> attack. */
-	uint8_t *old = NULL, *oldrc = NULL;
-	size_t oldlen = 0, oldrclen = 0;
-	irn_err fe = irn_ledger_find(b->h->ledger, hd->sender, hd->message_id.data, NULL, &old,
-				     &oldlen, &oldrc, &oldrclen);
-	if (fe == IRN_OK) {
-		if (oldlen == len && memcmp(old, buf, len) == 0 && oldrc) {
-			log_debug("duplicate of an accepted message from %s: receipt sent again",
-				  s->member);
-			queue_reply(b, s->member, IRNET__PACKET__P_RECEIPT, oldrc, oldrclen);
-			oldrc = NULL;
-		} else {
-			refuse(b, s, IRNET__ERROR_CODE__ERR_DUPLICATE_CONFLICT, hd->message_id.data,
-			       "message id reused with different content", hd->exercise);
-		}
-		free(old);
-		free(oldrc);
-		irn_msg_free(&m);
-		return;
-	}
-	uint64_t last = last_sequence(b, hd->sender);
-	if (hd->sequence <= last) {
-		char d[96];
-		snprintf(d, sizeof d, "sequence %llu is not above the last accepted %llu",
-			 (unsigned long long)hd->sequence, (unsigned long long)last);
-		refuse(b, s, IRNET__ERROR_CODE__ERR_REPLAY, hd->message_id.data, d, hd->exercise);
-		irn_msg_free(&m);
-		return;
-	}
-	uint64_t idx = irn_ledger_next_index(b->h->ledger);
-	Irnet__Receipt rc = IRNET__RECEIPT__INIT;
-	rc.envelope_hash.data = m->hash;
-	rc.envelope_hash.len = IRN_HASH_LEN;
-	rc.message_id = hd->message_id;
-	rc.sender = hd->sender;
-	rc.accepted_ms = now;
-	rc.ledger_index = idx;
-	rc.roster_version = b->h->roster->version;
-	uint8_t pl[256];
-	size_t pn = irnet__receipt__get_packed_size(&rc);
-	uint8_t *renv = NULL;
-	size_t rlen = 0;
-	irn_err e = IRN_ERR_TOOBIG;
-	if (pn <= sizeof pl) {
-		irnet__receipt__pack(&rc, pl);
-		e = irn_broker_reply(b->h->keys, b->h->cfg.network, b->h->cfg.id, hd->sender,
-				     IRNET__KIND__KIND_RECEIPT, ++b->self_seq, hd->message_id.data,
-				     hd->exercise, pl, pn, &renv, &rlen);
-	}
-	char *members = e == IRN_OK ? join_members(hd) : NULL;
-	uint32_t roles = 0;
-	for (size_t i = 0; i < hd->n_to_roles; i++)
-		roles |= IRN_ROLE_BIT(hd->to_roles[i]);
-	if (e == IRN_OK && members) {
-		irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = now,
-				  .roster_version = b->h->roster->version, .sender = hd->sender,
-				  .message_id = hd->message_id.data, .kind = hd->kind,
-				  .sequence = hd->sequence, .data = buf, .len = len, .receipt = renv,
-				  .rlen = rlen, .to_roles = roles, .to_members = members };
-		e = irn_ledger_append(b->h->ledger, &ent, NULL);
-	}
-	free(members);
-	if (e != IRN_OK) {
-		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
-		free(renv);
-		/* The batch is unusable: roll back and ask every author to retry. */
-		irn_ledger_rollback(b->h->ledger);
-		b->in_tx = false;
-		for (size_t i = 0; i < b->n_replies; i++) {
-			session *o = session_get(b, b->replies[i].member, false);
-			if (o)
-				send_error(b, o, IRNET__ERROR_CODE__ERR_STORAGE, NULL,
-					   "broker cannot store now; retry later", false);
-			free(b->replies[i].bytes);
-		}
-		b->n_replies = 0;
-		send_error(b, s, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
-			   "broker cannot store now; retry later", hd->exercise);
-		irn_msg_free(&m);
-		return;
-	}
-	b->accepted++;
-	irn_crash_point("broker-mid-batch");
-	log_info("accepted %s #%llu from %s (%s) at ledger %llu", irn_kind_name(hd->kind),
-		 (unsigned long long)hd->sequence, hd->sender, hd->exercise ? "EXERCISE" : "real",
-		 (unsigned long long)idx);
-	queue_reply(b, s->member, IRNET__PACKET__P_RECEIPT, renv, rlen);
-	irn_msg_free(&m);
-}
-
-/* ---- delivery ---- */
-
-static bool
-addressed(const char *to_members, uint32_t to_roles, const irn_member *m)
-{
-	if (to_roles & m->roles)
-		return true;
-	if (to_members == NULL)
-		return false;
-	size_t l = strlen(m->id);
-	for (const char *p = strstr(to_members, m->id); p; p = strstr(p + 1, m->id))
-		if (p[-1] == '\n' && p[l] == '\n')
-			return true;
-	return false;
-}
-
-static void
-pump(broker *b, session *s)
-{
-	const irn_member *mem = irn_roster_find(b->h->roster, s->member);
-	if (!s->ready || mem == NULL || !irn_member_current(mem, irn_now_ms()))
-		return;
-	unsigned window = (unsigned)b->o->window;
-	if (window > IRN_MAX_WINDOW)
-		window = IRN_MAX_WINDOW;
-	uint64_t head;
-	irn_ledger_head(b->h->ledger, &head, NULL);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(irn_ledger_db(b->h->ledger),
-			       "SELECT idx, sender, to_roles, to_members, data, receipt FROM ledger"
-			       " WHERE type = 2 AND idx > ? ORDER BY idx LIMIT 256",
-			       -1, &st, NULL) != SQLITE_OK)
-		return;
-	while (s->in_flight < window && s->scan_upto < head) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->scan_upto);
-		int rc, rows = 0;
-		while (s->in_flight < window && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			rows++;
-			uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
-			const char *sender = (const char *)sqlite3_column_text(st, 1);
-			if (sender && strcmp(sender, s->member) != 0 &&
-			    addressed((const char *)sqlite3_column_text(st, 3),
-				      (uint32_t)sqlite3_column_int64(st, 2), mem)) {
-				Irnet__Packet p = IRNET__PACKET__INIT;
-				Irnet__Deliver d = IRNET__DELIVER__INIT;
-				d.ledger_index = idx;
-				d.prev_index = s->last_sent;
-				d.envelope.data = (uint8_t *)sqlite3_column_blob(st, 4);
-				d.envelope.len = (size_t)sqlite3_column_bytes(st, 4);
-				d.receipt.data = (uint8_t *)sqlite3_column_blob(st, 5);
-				d.receipt.len = (size_t)sqlite3_column_bytes(st, 5);
-				p.p_case = IRNET__PACKET__P_DELIVER;
-				p.deliver = &d;
-				if (irn_packet_send(b->router, s->rid, s->ridlen, &p) != 0) {
-					log_debug("deliver to %s paused: %s", s->member, zmq_strerror(errno));
-					sqlite3_finalize(st);
-					return;
-				}
-				s->last_sent = idx;
-				s->ring[(s->ring_head + s->in_flight) % IRN_MAX_WINDOW] = idx;
-				s->in_flight++;
+	Irnet__Answer a = IRNET__ANSWER__INIT;
+	a.nonce = q->nonce;
+	a.broker_time_ms = irn_now_ms();
+	pthread_rwlock_rdlock(&x->sh->roster_lock);
+	const irn_roster *r = x->sh->h->roster;
+	const irn_member *asker = irn_roster_find(r, s->member);
+	uint32_t may = IRN_ROLE_BIT(IRNET__ROLE__ROLE_COORDINATOR) | IRN_ROLE_BIT(IRNET__ROLE__ROLE_STEERING) |
+		       IRN_ROLE_BIT(IRNET__ROLE__ROLE_NATIONAL) | IRN_ROLE_BIT(IRNET__ROLE__ROLE_AUTHORITY);
+	Irnet__MemberPresence *mp = NULL, **mpp = NULL;
+	size_t n = 0;
+	if (asker == NULL || !(asker->roles & may)) {
+		a.status = IRNET__ERROR_CODE__ERR_NOT_ALLOWED;
+	} else {
+		mp = calloc(r->n_members ? r->n_members : 1, sizeof *mp);
+		mpp = calloc(r->n_members ? r->n_members : 1, sizeof *mpp);
+		for (size_t i = 0; mp && mpp && i < r->n_members; i++) {
+			const irn_member *m = &r->members[i];
+			if (irn_member_has_role(m, IRNET__ROLE__ROLE_BROKER))
+				continue;
+			Irnet__MemberPresence *e = &mp[n];
+			irnet__member_presence__init(e);
+			e->id = (char *)m->id;
+			isess *ms = isess_get(x, m->id, false);
+			e->online = ms && ms->alive;
+			if (ms && ms->last_seen_ms) {
+				e->has_last_seen_ms = true;
+				e->last_seen_ms = ms->last_seen_ms;
 			}
-			s->scan_upto = idx;
+			if (ms && ms->has_hb) {
+				e->has_roster_version = e->has_clock_skew_ms = true;
+				e->roster_version = ms->hb_roster_version;
+				e->clock_skew_ms = ms->skew_ms;
+			}
+			mpp[n++] = e;
 		}
-		if (rows == 0)
-			s->scan_upto = head;
-	}
-	sqlite3_finalize(st);
-}
-
-static void
-pump_all(broker *b)
-{
-	for (session *s = b->sessions; s; s = s->next)
-		pump(b, s);
-}
-
-static void
-flush_batch(broker *b)
-{
-	if (!b->in_tx)
-		return;
-	irn_err e = irn_meta_set_int(b->h->ledger, "self_seq", (int64_t)b->self_seq);
-	if (e == IRN_OK)
-		e = irn_ledger_commit(b->h->ledger); /* synchronous=FULL: fsync before return */
-	b->in_tx = false;
-	if (e == IRN_OK)
-		irn_crash_point("broker-after-commit");
-	for (size_t i = 0; i < b->n_replies; i++) {
-		reply *r = &b->replies[i];
-		session *s = session_get(b, r->member, false);
-		if (s && e == IRN_OK)
-			irn_packet_send_bytes(b->router, s->rid, s->ridlen, r->which, r->bytes, r->len);
-		else if (s)
-			send_error(b, s, IRNET__ERROR_CODE__ERR_STORAGE, NULL,
-				   "broker cannot store now; retry later", false);
-		free(r->bytes);
-	}
-	if (e != IRN_OK)
-		log_error(_("ledger commit failed: %s; %zu messages not acknowledged"),
-			  irn_strerror(e), b->n_replies);
-	b->n_replies = 0;
-	if (e == IRN_OK)
-		pump_all(b);
-}
-
-/* ---- the ROUTER side ---- */
-
-static void
-handle_hello(broker *b, session *s, const Irnet__Hello *hl)
-{
-	s->ready = true;
-	s->scan_upto = hl->delivered_upto;
-	s->last_sent = hl->delivered_upto;
-	s->acked = hl->delivered_upto;
-	s->in_flight = 0;
-	s->ring_head = 0;
-	Irnet__Welcome w = IRNET__WELCOME__INIT;
-	w.roster_version = b->h->roster->version;
-	w.broker_time_ms = irn_now_ms();
-	w.last_sequence = last_sequence(b, s->member);
-	if (hl->roster_version < b->h->roster->version) {
-		w.has_roster = true;
-		w.roster.data = b->h->roster->bytes;
-		w.roster.len = b->h->roster->len;
+		a.presence = mpp;
+		a.n_presence = n;
 	}
 	Irnet__Packet p = IRNET__PACKET__INIT;
-	p.p_case = IRNET__PACKET__P_WELCOME;
-	p.welcome = &w;
-	irn_packet_send(b->router, s->rid, s->ridlen, &p);
-	log_info("%s connected (roster %llu, delivered up to %llu)", s->member,
-		 (unsigned long long)hl->roster_version, (unsigned long long)hl->delivered_upto);
-	pump(b, s);
+	p.p_case = IRNET__PACKET__P_ANSWER;
+	p.answer = &a;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	pthread_rwlock_unlock(&x->sh->roster_lock);
+	if (pb)
+		send_to(x, s, pb, pl);
+	free(pb);
+	free(mp);
+	free(mpp);
 }
 
 static void
-handle_ack(broker *b, session *s, uint64_t upto)
-{
-	if (upto > s->last_sent || upto < s->acked)
-		return; /* acknowledges nothing we sent */
-	s->acked = upto;
-	/* cumulative: every delivery up to upto is stored at the member */
-	while (s->in_flight > 0 && s->ring[s->ring_head] <= upto) {
-		s->ring_head = (s->ring_head + 1) % IRN_MAX_WINDOW;
-		s->in_flight--;
-	}
-	pump(b, s);
-}
-
-static void
-router_handle(broker *b)
+router_handle(io *x)
 {
 	zmq_msg_t rid, body;
 	zmq_msg_init(&rid);
 	zmq_msg_init(&body);
-	if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+	if (zmq_msg_recv(&rid, x->router, ZMQ_DONTWAIT) < 0) {
 		zmq_msg_close(&rid);
 		zmq_msg_close(&body);
 		return;
 	}
-	int more = zmq_msg_more(&rid);
-	int frames = 0;
-	bool overflow = false;
+	int more = zmq_msg_more(&rid), frames = 0;
 	while (more) {
-		zmq_msg_t x;
-		zmq_msg_init(&x);
-		if (zmq_msg_recv(&x, b->router, 0) < 0) {
-			zmq_msg_close(&x);
+		zmq_msg_t m;
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, x->router, 0) < 0) {
+			zmq_msg_close(&m);
 			break;
 		}
-		more = zmq_msg_more(&x);
+		more = zmq_msg_more(&m);
 		if (frames++ == 0)
-			zmq_msg_move(&body, &x);
-		else
-			overflow = true;
-		zmq_msg_close(&x);
+			zmq_msg_move(&body, &m);
+		zmq_msg_close(&m);
 	}
-	const char *user = zmq_msg_gets(&body, "User-Id");
-	if (user == NULL || frames == 0) {
-		zmq_msg_close(&rid);
-		zmq_msg_close(&body);
-		return;
-	}
-	session *s = session_get(b, user, true);
-	if (s == NULL)
+	const char *user = frames ? zmq_msg_gets(&body, "User-Id") : NULL;
+	int fd = frames ? zmq_msg_get(&body, ZMQ_SRCFD) : -1;
+	isess *s = user ? isess_get(x, user, true) : NULL;
+	if (s == NULL || zmq_msg_size(&rid) > sizeof s->rid)
 		goto out;
-	if (zmq_msg_size(&rid) <= sizeof s->rid) {
-		if (s->ridlen != zmq_msg_size(&rid) || memcmp(s->rid, zmq_msg_data(&rid), s->ridlen)) {
-			/* A new connection for this member: restart its delivery state. */
-			s->ready = false;
-			s->ridlen = zmq_msg_size(&rid);
-			memcpy(s->rid, zmq_msg_data(&rid), s->ridlen);
+	bool same = s->ridlen == zmq_msg_size(&rid) && !memcmp(s->rid, zmq_msg_data(&rid), s->ridlen);
+	if (!same) {
+		if (s->alive && s->fd >= 0 && fd != s->fd) {
+			/* The member is already connected: a second live session with
+			 * its key is refused, and the first one keeps working. */
+			irn_security_event(s->member, "second-session",
+					   "a second connection with this member's key while the first is "
+					   "live: possible stolen key; the new connection is cut");
+			cut_off(x, fd);
+			goto out;
 		}
+		if (s->alive)
+			forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
+		s->ridlen = zmq_msg_size(&rid);
+		memcpy(s->rid, zmq_msg_data(&rid), s->ridlen);
+		s->gen = ++x->next_gen;
+		s->fd = fd;
+		s->alive = true;
 	}
 	s->last_seen_ms = irn_now_ms();
-	if (overflow) {
-		refuse(b, s, IRNET__ERROR_CODE__ERR_MALFORMED, NULL,
-		       "more than one frame in a message; connection closed", false);
-		cut_off(&body);
+	if (frames > 1) {
+		io_error(x, s, IRNET__ERROR_CODE__ERR_MALFORMED,
+			 "more than one frame in a message; connection closed");
+		cut_off(x, fd);
 		goto out;
 	}
 	Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
 	if (p == NULL) {
-		refuse(b, s, IRNET__ERROR_CODE__ERR_MALFORMED, NULL,
-		       "frame is not an irnet packet; connection closed", false);
-		cut_off(&body);
+		io_error(x, s, IRNET__ERROR_CODE__ERR_MALFORMED,
+			 "frame is not an irnet packet; connection closed");
+		cut_off(x, fd);
 		goto out;
 	}
 	switch (p->p_case) {
 	case IRNET__PACKET__P_HELLO:
-		handle_hello(b, s, p->hello);
-		break;
-	case IRNET__PACKET__P_SUBMIT:
-		handle_submit(b, s, p->submit.data, p->submit.len);
-		break;
+		if (p->hello->version != IRN_PROTOCOL_VERSION) {
+			io_error(x, s, IRNET__ERROR_CODE__ERR_MALFORMED, "unsupported protocol version");
+			break;
+		}
+		forward(x, x->to_commit, J_HELLO, s, p, NULL, 0);
+		return zmq_msg_close(&rid), zmq_msg_close(&body), (void)0;
 	case IRNET__PACKET__P_ACK:
-		handle_ack(b, s, p->ack->upto);
+		forward(x, x->to_commit, J_ACK, s, p, NULL, 0);
+		return zmq_msg_close(&rid), zmq_msg_close(&body), (void)0;
+	case IRNET__PACKET__P_SUBMIT: {
+		uint8_t *b = malloc(p->submit.len ? p->submit.len : 1);
+		if (b) {
+			memcpy(b, p->submit.data, p->submit.len);
+			forward(x, x->to_verify, J_SUBMIT, s, NULL, b, p->submit.len);
+		}
 		break;
+	}
 	case IRNET__PACKET__P_HEARTBEAT:
+		s->has_hb = true;
+		s->hb_roster_version = p->heartbeat->roster_version;
+		s->skew_ms = p->heartbeat->time_ms - irn_now_ms();
 		break;
+	case IRNET__PACKET__P_QUERY:
+		if (p->query->what == IRNET__QUERY_WHAT__QUERY_PRESENCE) {
+			answer_presence(x, s, p->query);
+			break;
+		}
+		forward(x, x->to_commit, J_QUERY, s, p, NULL, 0);
+		return zmq_msg_close(&rid), zmq_msg_close(&body), (void)0;
 	default:
-		refuse(b, s, IRNET__ERROR_CODE__ERR_MALFORMED, NULL,
-		       "packet type not accepted from a member", false);
+		io_error(x, s, IRNET__ERROR_CODE__ERR_MALFORMED, "packet type not accepted from a member");
 		break;
 	}
 	irnet__packet__free_unpacked(p, NULL);
@@ -617,10 +437,70 @@ out:
 	zmq_msg_close(&body);
 }
 
+static void
+monitor_handle(io *x)
+{
+	zmq_msg_t a, b;
+	zmq_msg_init(&a);
+	zmq_msg_init(&b);
+	if (zmq_msg_recv(&a, x->mon, 0) >= 0 && zmq_msg_more(&a) && zmq_msg_recv(&b, x->mon, 0) >= 0 &&
+	    zmq_msg_size(&a) >= 6) {
+		uint16_t ev;
+		int32_t val;
+		memcpy(&ev, zmq_msg_data(&a), 2);
+		memcpy(&val, (uint8_t *)zmq_msg_data(&a) + 2, 4);
+		if (ev == ZMQ_EVENT_DISCONNECTED)
+			for (isess *s = x->sessions; s; s = s->next)
+				if (s->alive && s->fd == val) {
+					s->alive = false;
+					s->fd = -1;
+					log_info("%s disconnected", s->member);
+					forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
+				}
+	}
+	zmq_msg_close(&a);
+	zmq_msg_close(&b);
+}
+
+/* A packet from the commit thread: send it if its session is still the live
+ * one. Returns 1 if one was handled, 0 if none was waiting, -1 on STOP. */
+static int
+out_handle(io *x)
+{
+	job *j = job_recv(x->from_commit, ZMQ_DONTWAIT);
+	if (j == NULL)
+		return 0;
+	bool stop = j->type == J_STOP;
+	isess *s = j->type == J_OUT ? isess_get(x, j->member, false) : NULL;
+	if (s && s->alive && (j->gen == 0 || j->gen == s->gen) && (!j->is_error || error_allowed(x, s)))
+		send_to(x, s, j->bytes, j->len);
+	job_free(j);
+	return stop ? -1 : 1;
+}
+
+static void *
+start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	return pthread_create(t, NULL, fn, arg) == 0 ? t : NULL;
+}
+
+static int
+pair(void *ctx, const char *ep, void **bound, void **connected)
+{
+	*bound = zmq_socket(ctx, ZMQ_PAIR);
+	*connected = zmq_socket(ctx, ZMQ_PAIR);
+	int hwm = 0; /* unbounded: jobs are small and the producer is throttled upstream */
+	zmq_setsockopt(*bound, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(*bound, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(*connected, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(*connected, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	return zmq_bind(*bound, ep) == 0 && zmq_connect(*connected, ep) == 0 ? 0 : -1;
+}
+
 int
 broker_run(irn_home *h, const broker_opts *o)
 {
-	broker b = { .h = h, .o = o };
+	shared sh = { .h = h, .o = o };
 	const char *listen = o->listen ? o->listen : h->cfg.listen;
 	if (h->roster == NULL) {
 		log_error(_("no roster: import one with 'irnet-broker roster-import FILE'"));
@@ -637,28 +517,46 @@ broker_run(irn_home *h, const broker_opts *o)
 		log_error(_("no endpoint to listen on: set \"listen\" in irnet.conf or use --listen"));
 		return 2;
 	}
-	b.self_seq = (uint64_t)irn_meta_get_int(h->ledger, "self_seq", 0);
-	b.ctx = zmq_ctx_new();
-	b.zap = zmq_socket(b.ctx, ZMQ_REP);
-	if (zmq_bind(b.zap, "inproc://zeromq.zap.01") != 0) {
+	atomic_store(&sh.self_seq, (uint64_t)irn_meta_get_int(h->ledger, "self_seq", 0));
+	pthread_rwlock_init(&sh.roster_lock, NULL);
+	sh.ctx = zmq_ctx_new();
+	io x = { .sh = &sh };
+	verify_ctx vx = { .sh = &sh };
+	commit_ctx cx = { .sh = &sh };
+	void *cx_from_io;
+	if (pair(sh.ctx, "inproc://irn-verify", &vx.in, &x.to_verify) ||
+	    pair(sh.ctx, "inproc://irn-checked", &cx.from_verify, &vx.out) ||
+	    pair(sh.ctx, "inproc://irn-control", &cx_from_io, &x.to_commit) ||
+	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io)) {
+		log_error("inproc: %s", zmq_strerror(errno));
+		return 1;
+	}
+	cx.from_io = cx_from_io;
+	x.zap = zmq_socket(sh.ctx, ZMQ_REP);
+	if (zmq_bind(x.zap, "inproc://zeromq.zap.01") != 0) {
 		log_error("ZAP bind: %s", zmq_strerror(errno));
 		return 1;
 	}
-	b.router = zmq_socket(b.ctx, ZMQ_ROUTER);
+	x.router = zmq_socket(sh.ctx, ZMQ_ROUTER);
 	int one = 1, zero = 0, hwm = 100000, hb = h->cfg.heartbeat_ms, hbt = 3 * h->cfg.heartbeat_ms;
 	int64_t maxmsg = IRN_MAX_FRAME_IN;
-	zmq_setsockopt(b.router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-	zmq_setsockopt(b.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-	zmq_setsockopt(b.router, ZMQ_LINGER, &zero, sizeof zero);
-	zmq_setsockopt(b.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(b.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(b.router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-	zmq_setsockopt(b.router, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
-	if (irn_curve_server(b.router, h->keys) != 0 || zmq_bind(b.router, listen) != 0) {
+	zmq_setsockopt(x.router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+	zmq_setsockopt(x.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(x.router, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(x.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(x.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+	zmq_socket_monitor(x.router, "inproc://irn-router-monitor", ZMQ_EVENT_DISCONNECTED);
+	x.mon = zmq_socket(sh.ctx, ZMQ_PAIR);
+	zmq_connect(x.mon, "inproc://irn-router-monitor");
+	if (irn_curve_server(x.router, h->keys) != 0 || zmq_bind(x.router, listen) != 0) {
 		log_error(_("cannot listen on %s: %s"), listen, zmq_strerror(errno));
-		zmq_close(b.router);
-		zmq_close(b.zap);
-		zmq_ctx_term(b.ctx);
+		return 1;
+	}
+	pthread_t vt, ct;
+	if (!start_thread(&vt, verify_main, &vx) || !start_thread(&ct, commit_main, &cx)) {
+		log_error("cannot start threads");
 		return 1;
 	}
 	signal(SIGINT, on_signal);
@@ -669,45 +567,71 @@ broker_run(irn_home *h, const broker_opts *o)
 	log_info("broker %s listening on %s (network %s, roster %llu, ledger head %llu)",
 		 h->cfg.id, listen, h->cfg.network, (unsigned long long)h->roster->version,
 		 (unsigned long long)head);
-	/* Tell a supervising script we are ready. */
 	fprintf(stdout, "READY %s\n", listen);
 	fflush(stdout);
-	while (!stop_flag) {
-		zmq_pollitem_t items[] = { { b.zap, 0, ZMQ_POLLIN, 0 }, { b.router, 0, ZMQ_POLLIN, 0 } };
-		int rc = zmq_poll(items, 2, h->cfg.heartbeat_ms);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
+	bool stopping = false, running = true;
+	int drain_rounds = 0;
+	while (running) {
+		zmq_pollitem_t items[] = { { x.zap, 0, ZMQ_POLLIN, 0 },
+					   { x.router, 0, ZMQ_POLLIN, 0 },
+					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
+					   { x.mon, 0, ZMQ_POLLIN, 0 } };
+		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : 1000);
+		if (stopping) {
+			/* Drain what the commit thread still sends, until its STOP. */
+			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };
+			if (zmq_poll(&it, 1, 1000) > 0 && out_handle(&x) < 0)
+				running = false;
+			else if (++drain_rounds > 30000) { /* bounded: ~30 s at most */
+				log_error(_("the commit thread did not stop; exiting anyway"));
+				_exit(1);
+			}
+			continue;
+		}
+		if (rc < 0 && errno != EINTR) {
 			log_error("poll: %s", zmq_strerror(errno));
 			break;
 		}
-		if (!b.in_tx && irn_home_sync_roster(h) != IRN_OK)
-			log_error(_("cannot reload the roster from the ledger"));
+		if (stop_flag) {
+			stopping = true;
+			job_send(x.to_verify, job_new(J_STOP, "", 0));
+			continue;
+		}
+		if (rc <= 0)
+			continue;
 		if (items[0].revents & ZMQ_POLLIN)
-			zap_handle(&b);
-		if (items[1].revents & ZMQ_POLLIN) {
-			/* Drain a batch, commit once (group commit), then reply. */
-			for (int i = 0; i < o->batch_max; i++) {
+			zap_handle(&x);
+		if (items[3].revents & ZMQ_POLLIN)
+			monitor_handle(&x);
+		if (items[2].revents & ZMQ_POLLIN)
+			for (int i = 0; i < 4096 && out_handle(&x) > 0; i++)
+				;
+		if (items[1].revents & ZMQ_POLLIN)
+			for (int i = 0; i < 1024; i++) {
 				int ev = 0;
 				size_t evl = sizeof ev;
-				zmq_getsockopt(b.router, ZMQ_EVENTS, &ev, &evl);
+				zmq_getsockopt(x.router, ZMQ_EVENTS, &ev, &evl);
 				if (!(ev & ZMQ_POLLIN))
 					break;
-				router_handle(&b);
+				router_handle(&x);
 			}
-			flush_batch(&b);
-		}
 	}
-	flush_batch(&b);
-	log_info("broker stopping: %llu accepted, %llu refused", (unsigned long long)b.accepted,
-		 (unsigned long long)b.refused);
-	for (session *s = b.sessions, *n; s; s = n) {
+	pthread_join(vt, NULL);
+	pthread_join(ct, NULL);
+	/* Free anything still queued between the threads. */
+	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)
+		job_free(j);
+	log_info("broker stopping (%llu connections cut)", (unsigned long long)x.cut_offs);
+	for (isess *s = x.sessions, *n; s; s = n) {
 		n = s->next;
 		free(s);
 	}
-	free(b.replies);
-	zmq_close(b.router);
-	zmq_close(b.zap);
-	zmq_ctx_term(b.ctx);
+	zmq_socket_monitor(x.router, NULL, 0);
+	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
+			  vx.out, cx.from_verify, cx_from_io, cx.to_io };
+	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
+		zmq_close(socks[i]);
+	zmq_ctx_term(sh.ctx);
+	pthread_rwlock_destroy(&sh.roster_lock);
 	return 0;
 }

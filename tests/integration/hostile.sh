@@ -29,6 +29,10 @@ check "nothing from the impersonation or the forbidden role was stored" \
 check "refusals are logged with member and reason" \
   sh -c "grep -c 'SECURITY member=kontum/mallory reason=ERR_' '$T/broker.log' | grep -qx 3"
 
+check "a second session with a connected member's key is cut" eq "$(probe op second)" DISCONNECTED
+check "... and logged as a possible stolen key" grep -q 'reason=second-session' "$T/broker.log"
+check "the first session keeps working" wait_for 5 node_connected "$T" op
+
 check "garbage cuts the sender off" eq "$(probe mallory garbage)" DISCONNECTED
 check "an oversized frame cuts the sender off" eq "$(probe mallory oversize)" DISCONNECTED
 check "a multi-frame message cuts the sender off" eq "$(probe mallory multiframe)" DISCONNECTED

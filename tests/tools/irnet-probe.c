@@ -255,6 +255,16 @@ main(int argc, char **argv)
 		irnet__envelope__free_unpacked(e, NULL);
 		free(env);
 		free(env2);
+	} else if (!strcmp(action, "second")) {
+		/* a second session with a key whose member is already connected */
+		Irnet__Hello hl = IRNET__HELLO__INIT;
+		hl.version = IRN_PROTOCOL_VERSION;
+		hl.roster_version = home->roster->version;
+		Irnet__Packet p = IRNET__PACKET__INIT;
+		p.p_case = IRNET__PACKET__P_HELLO;
+		p.hello = &hl;
+		irn_packet_send(sock, NULL, 0, &p);
+		puts(wait_disconnect(3000) ? "DISCONNECTED" : "STILL-CONNECTED");
 	} else if (!strcmp(action, "garbage")) {
 		uint8_t junk[512];
 		randombytes_buf(junk, sizeof junk);

@@ -1,0 +1,631 @@
+/* commit.c - the commit thread: the only user of the broker's database.
+ *
+ * For each checked submission: duplicate (sender, id) -> sequence -> append
+ * with a broker-signed receipt. Everything read in one round shares one
+ * transaction (group commit); receipts leave only after COMMIT returned
+ * (synchronous=FULL: the WAL is fsynced). Then the delivery pump: for each
+ * member with a live session, a cursor over the ledger finds what is
+ * addressed to it, up to a window of unacknowledged deliveries.
+ */
+#include "internal.h"
+#include "authz.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MAX_WINDOW 1024
+
+typedef struct csess {
+	char member[IRN_MAX_ID + 1];
+	uint64_t gen;
+	bool ready;             /* Hello received on this generation */
+	uint64_t scan_upto;     /* every index <= this was considered */
+	uint64_t last_sent;     /* index of the last Deliver (prev_index of the next) */
+	uint64_t acked;
+	unsigned in_flight;     /* deliveries not yet acknowledged ... */
+	uint64_t ring[MAX_WINDOW];    /* ... their indexes, oldest first */
+	int64_t ring_ms[MAX_WINDOW];  /* ... and when they were sent */
+	unsigned ring_head;
+	struct csess *next;
+} csess;
+
+typedef struct committer {
+	commit_ctx *cx;
+	shared *sh;
+	irn_home *h;
+	csess *sessions;
+	bool in_tx;
+	job **out;              /* replies waiting for the commit */
+	size_t n_out, cap_out;
+	uint64_t accepted, refused;
+} committer;
+
+static csess *
+sess_get(committer *c, const char *member, bool create)
+{
+	for (csess *s = c->sessions; s; s = s->next)
+		if (!strcmp(s->member, member))
+			return s;
+	if (!create)
+		return NULL;
+	csess *s = calloc(1, sizeof *s);
+	if (s) {
+		snprintf(s->member, sizeof s->member, "%s", member);
+		s->next = c->sessions;
+		c->sessions = s;
+	}
+	return s;
+}
+
+static void
+emit(committer *c, const char *member, uint64_t gen, uint8_t *bytes, size_t len, bool is_error)
+{
+	job *j = job_new(J_OUT, member, gen);
+	if (j == NULL) {
+		free(bytes);
+		return;
+	}
+	j->bytes = bytes;
+	j->len = len;
+	j->is_error = is_error;
+	job_send(c->cx->to_io, j);
+}
+
+static void
+emit_error(committer *c, const char *member, uint64_t gen, unsigned code, const uint8_t *msgid,
+	   const char *detail, bool exercise)
+{
+	size_t len;
+	uint8_t *p = broker_error_packet(c->sh, member, code, msgid, detail, exercise, &len);
+	if (p)
+		emit(c, member, gen, p, len, true);
+}
+
+/* Hold a reply until the batch commits. */
+static void
+hold(committer *c, job *j)
+{
+	if (c->n_out == c->cap_out) {
+		size_t nc = c->cap_out ? 2 * c->cap_out : 256;
+		job **n = realloc(c->out, nc * sizeof *n);
+		if (n == NULL) {
+			job_free(j);
+			return;
+		}
+		c->out = n;
+		c->cap_out = nc;
+	}
+	c->out[c->n_out++] = j;
+}
+
+static bool
+begin(committer *c)
+{
+	if (c->in_tx)
+		return true;
+	pthread_rwlock_wrlock(&c->sh->roster_lock); /* a newer roster may load */
+	irn_err e = irn_home_begin(c->h);
+	pthread_rwlock_unlock(&c->sh->roster_lock);
+	if (e != IRN_OK) {
+		log_error(_("cannot start a ledger transaction: %s"), irn_strerror(e));
+		return false;
+	}
+	c->in_tx = true;
+	return true;
+}
+
+static uint64_t
+last_sequence(committer *c, const char *sender)
+{
+	sqlite3_stmt *st;
+	uint64_t v = 0;
+	if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+			       "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?", -1,
+			       &st, NULL) != SQLITE_OK)
+		return UINT64_MAX;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *
+join_members(const Irnet__Header *h)
+{
+	size_t n = 2;
+	for (size_t i = 0; i < h->n_to_members; i++)
+		n += strlen(h->to_members[i]) + 1;
+	char *s = malloc(n), *p = s;
+	if (s == NULL)
+		return NULL;
+	*p++ = '\n';
+	for (size_t i = 0; i < h->n_to_members; i++) {
+		size_t l = strlen(h->to_members[i]);
+		memcpy(p, h->to_members[i], l);
+		p += l;
+		*p++ = '\n';
+	}
+	*p = 0;
+	return s;
+}
+
+static void
+refuse(committer *c, job *j, unsigned code, const uint8_t *msgid, const char *reason, bool ex)
+{
+	c->refused++;
+	irn_security_event(j->member, irn_error_code_name(code), "submission refused: %s", reason);
+	emit_error(c, j->member, j->gen, code, msgid, reason, ex);
+}
+
+static void
+handle_submit(committer *c, job *j)
+{
+	if (j->refused) {
+		uint8_t pid[IRN_MSGID_LEN];
+		refuse(c, j, j->why.code, irn_envelope_peek_id(j->bytes, j->len, pid) ? pid : NULL,
+		       j->why.reason, false);
+		return;
+	}
+	const Irnet__Header *hd = j->msg->h;
+	if (hd->kind == IRNET__KIND__KIND_RECEIPT || hd->kind == IRNET__KIND__KIND_ERROR) {
+		refuse(c, j, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, hd->message_id.data,
+		       "receipts and errors are written by the broker, not submitted", hd->exercise);
+		return;
+	}
+	if (!begin(c)) {
+		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
+			   "broker cannot store now; retry later", hd->exercise);
+		return;
+	}
+	/* Duplicate: same id and bytes -> the same receipt again; other bytes -> attack. */
+	uint8_t *old = NULL, *oldrc = NULL;
+	size_t oldlen = 0, oldrclen = 0;
+	if (irn_ledger_find(c->h->ledger, hd->sender, hd->message_id.data, NULL, &old, &oldlen,
+			    &oldrc, &oldrclen) == IRN_OK) {
+		if (oldlen == j->len && !memcmp(old, j->bytes, j->len) && oldrc) {
+			Irnet__Packet p = IRNET__PACKET__INIT;
+			p.p_case = IRNET__PACKET__P_RECEIPT;
+			p.receipt.data = oldrc;
+			p.receipt.len = oldrclen;
+			size_t pl;
+			uint8_t *pb = packet_pack(&p, &pl);
+			if (pb) {
+				job *o = job_new(J_OUT, j->member, j->gen);
+				if (o) {
+					o->bytes = pb;
+					o->len = pl;
+					hold(c, o);
+				} else {
+					free(pb);
+				}
+			}
+		} else {
+			refuse(c, j, IRNET__ERROR_CODE__ERR_DUPLICATE_CONFLICT, hd->message_id.data,
+			       "message id reused with different content", hd->exercise);
+		}
+		free(old);
+		free(oldrc);
+		return;
+	}
+	uint64_t last = last_sequence(c, hd->sender);
+	if (hd->sequence <= last) {
+		char d[96];
+		snprintf(d, sizeof d, "sequence %llu is not above the last accepted %llu",
+			 (unsigned long long)hd->sequence, (unsigned long long)last);
+		refuse(c, j, IRNET__ERROR_CODE__ERR_REPLAY, hd->message_id.data, d, hd->exercise);
+		return;
+	}
+	int64_t now = irn_now_ms();
+	uint64_t idx = irn_ledger_next_index(c->h->ledger);
+	Irnet__Receipt rc = IRNET__RECEIPT__INIT;
+	rc.envelope_hash.data = j->msg->hash;
+	rc.envelope_hash.len = IRN_HASH_LEN;
+	rc.message_id = hd->message_id;
+	rc.sender = hd->sender;
+	rc.accepted_ms = now;
+	rc.ledger_index = idx;
+	rc.roster_version = c->h->roster->version;
+	if (hd->sequence != last + 1) {
+		rc.has_expected_sequence = true;
+		rc.expected_sequence = last + 1;
+		log_warn(_("%s skipped sequence numbers: got %llu, expected %llu (reported to it)"),
+			 hd->sender, (unsigned long long)hd->sequence, (unsigned long long)last + 1);
+	}
+	uint8_t pl[256];
+	size_t pn = irnet__receipt__get_packed_size(&rc);
+	uint8_t *renv = NULL;
+	size_t rlen = 0;
+	irn_err e = IRN_ERR_TOOBIG;
+	if (pn <= sizeof pl) {
+		irnet__receipt__pack(&rc, pl);
+		e = irn_broker_reply(c->h->keys, c->h->cfg.network, c->h->cfg.id, hd->sender,
+				     IRNET__KIND__KIND_RECEIPT, atomic_fetch_add(&c->sh->self_seq, 1) + 1,
+				     hd->message_id.data, hd->exercise, pl, pn, &renv, &rlen);
+	}
+	char *members = e == IRN_OK ? join_members(hd) : NULL;
+	uint32_t roles = 0;
+	for (size_t i = 0; i < hd->n_to_roles; i++)
+		roles |= IRN_ROLE_BIT(hd->to_roles[i]);
+	if (e == IRN_OK && members) {
+		irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = now,
+				  .roster_version = c->h->roster->version, .sender = hd->sender,
+				  .message_id = hd->message_id.data, .kind = hd->kind,
+				  .sequence = hd->sequence, .data = j->bytes, .len = j->len,
+				  .receipt = renv, .rlen = rlen, .to_roles = roles, .to_members = members };
+		e = irn_ledger_append(c->h->ledger, &ent, NULL);
+	} else if (e == IRN_OK) {
+		e = IRN_ERR_NOMEM;
+	}
+	free(members);
+	if (e != IRN_OK) {
+		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
+		free(renv);
+		/* The batch is unusable: roll back and ask every author to retry. */
+		irn_ledger_rollback(c->h->ledger);
+		c->in_tx = false;
+		for (size_t i = 0; i < c->n_out; i++) {
+			emit_error(c, c->out[i]->member, c->out[i]->gen, IRNET__ERROR_CODE__ERR_STORAGE,
+				   NULL, "broker cannot store now; retry later", false);
+			job_free(c->out[i]);
+		}
+		c->n_out = 0;
+		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
+			   "broker cannot store now; retry later", hd->exercise);
+		return;
+	}
+	c->accepted++;
+	irn_crash_point("broker-mid-batch");
+	log_debug("accepted %s #%llu from %s (%s) at ledger %llu", irn_kind_name(hd->kind),
+		  (unsigned long long)hd->sequence, hd->sender, hd->exercise ? "EXERCISE" : "real",
+		  (unsigned long long)idx);
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_RECEIPT;
+	p.receipt.data = renv;
+	p.receipt.len = rlen;
+	size_t plen;
+	uint8_t *pb = packet_pack(&p, &plen);
+	free(renv);
+	job *o = pb ? job_new(J_OUT, j->member, j->gen) : NULL;
+	if (o) {
+		o->bytes = pb;
+		o->len = plen;
+		hold(c, o);
+	} else {
+		free(pb);
+	}
+}
+
+/* ---- delivery ---- */
+
+static bool
+addressed(const char *to_members, uint32_t to_roles, const irn_member *m)
+{
+	if (to_roles & m->roles)
+		return true;
+	if (to_members == NULL)
+		return false;
+	size_t l = strlen(m->id);
+	for (const char *p = strstr(to_members, m->id); p; p = strstr(p + 1, m->id))
+		if (p[-1] == '\n' && p[l] == '\n')
+			return true;
+	return false;
+}
+
+static void
+pump(committer *c, csess *s)
+{
+	const irn_member *mem = irn_roster_find(c->h->roster, s->member);
+	if (!s->ready || mem == NULL || !irn_member_current(mem, irn_now_ms()))
+		return;
+	unsigned window = (unsigned)c->sh->o->window;
+	if (window > MAX_WINDOW)
+		window = MAX_WINDOW;
+	uint64_t head;
+	irn_ledger_head(c->h->ledger, &head, NULL);
+	sqlite3_stmt *st;
+	if (s->in_flight >= window || s->scan_upto >= head ||
+	    sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+			       "SELECT idx, sender, to_roles, to_members, data, receipt FROM ledger"
+			       " WHERE type = 2 AND idx > ? ORDER BY idx LIMIT 256",
+			       -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (s->in_flight < window && s->scan_upto < head) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->scan_upto);
+		int rows = 0;
+		while (s->in_flight < window && sqlite3_step(st) == SQLITE_ROW) {
+			rows++;
+			uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+			const char *sender = (const char *)sqlite3_column_text(st, 1);
+			if (sender && strcmp(sender, s->member) != 0 &&
+			    addressed((const char *)sqlite3_column_text(st, 3),
+				      (uint32_t)sqlite3_column_int64(st, 2), mem)) {
+				Irnet__Packet p = IRNET__PACKET__INIT;
+				Irnet__Deliver d = IRNET__DELIVER__INIT;
+				d.ledger_index = idx;
+				d.prev_index = s->last_sent;
+				d.envelope.data = (uint8_t *)sqlite3_column_blob(st, 4);
+				d.envelope.len = (size_t)sqlite3_column_bytes(st, 4);
+				d.receipt.data = (uint8_t *)sqlite3_column_blob(st, 5);
+				d.receipt.len = (size_t)sqlite3_column_bytes(st, 5);
+				p.p_case = IRNET__PACKET__P_DELIVER;
+				p.deliver = &d;
+				size_t pl;
+				uint8_t *pb = packet_pack(&p, &pl);
+				if (pb == NULL)
+					break;
+				emit(c, s->member, s->gen, pb, pl, false);
+				s->last_sent = idx;
+				unsigned slot = (s->ring_head + s->in_flight) % MAX_WINDOW;
+				s->ring[slot] = idx;
+				s->ring_ms[slot] = irn_now_ms();
+				s->in_flight++;
+			}
+			s->scan_upto = idx;
+		}
+		if (rows == 0)
+			s->scan_upto = head;
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+flush(committer *c)
+{
+	irn_err e = IRN_OK;
+	if (c->in_tx) {
+		e = irn_meta_set_int(c->h->ledger, "self_seq", (int64_t)atomic_load(&c->sh->self_seq));
+		if (e == IRN_OK)
+			e = irn_ledger_commit(c->h->ledger); /* synchronous=FULL: fsynced */
+		else
+			irn_ledger_rollback(c->h->ledger);
+		c->in_tx = false;
+		if (e == IRN_OK)
+			irn_crash_point("broker-after-commit");
+		else
+			log_error(_("ledger commit failed: %s; %zu replies withheld"), irn_strerror(e),
+				  c->n_out);
+	}
+	for (size_t i = 0; i < c->n_out; i++) {
+		job *o = c->out[i];
+		if (e == IRN_OK) {
+			job_send(c->cx->to_io, o);
+		} else {
+			emit_error(c, o->member, o->gen, IRNET__ERROR_CODE__ERR_STORAGE, NULL,
+				   "broker cannot store now; retry later", false);
+			job_free(o);
+		}
+	}
+	c->n_out = 0;
+	if (e == IRN_OK)
+		for (csess *s = c->sessions; s; s = s->next)
+			pump(c, s);
+}
+
+static void
+handle_hello(committer *c, job *j)
+{
+	const Irnet__Hello *hl = j->pkt->hello;
+	csess *s = sess_get(c, j->member, true);
+	if (s == NULL)
+		return;
+	s->gen = j->gen;
+	s->ready = true;
+	s->scan_upto = s->last_sent = s->acked = hl->delivered_upto;
+	s->in_flight = 0;
+	s->ring_head = 0;
+	Irnet__Welcome w = IRNET__WELCOME__INIT;
+	w.roster_version = c->h->roster->version;
+	w.broker_time_ms = irn_now_ms();
+	w.last_sequence = last_sequence(c, j->member);
+	if (hl->roster_version < c->h->roster->version) {
+		w.has_roster = true;
+		w.roster.data = c->h->roster->bytes;
+		w.roster.len = c->h->roster->len;
+	}
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_WELCOME;
+	p.welcome = &w;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	if (pb)
+		emit(c, j->member, j->gen, pb, pl, false);
+	log_info("%s connected (roster %llu, delivered up to %llu)", j->member,
+		 (unsigned long long)hl->roster_version, (unsigned long long)hl->delivered_upto);
+	pump(c, s);
+}
+
+static void
+handle_ack(committer *c, job *j)
+{
+	csess *s = sess_get(c, j->member, false);
+	uint64_t upto = j->pkt->ack->upto;
+	if (s == NULL || s->gen != j->gen || upto > s->last_sent || upto < s->acked)
+		return; /* acknowledges nothing we sent on this session */
+	s->acked = upto;
+	while (s->in_flight > 0 && s->ring[s->ring_head] <= upto) {
+		s->ring_head = (s->ring_head + 1) % MAX_WINDOW;
+		s->in_flight--;
+	}
+	/* Remember when each member acknowledged what, for delivery status. */
+	if (begin(c)) {
+		sqlite3_stmt *st;
+		sqlite3 *db = irn_ledger_db(c->h->ledger);
+		if (sqlite3_prepare_v2(db, "INSERT INTO ack_log(member, upto, time_ms) VALUES(?,?,?)",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, j->member, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)upto);
+			sqlite3_bind_int64(st, 3, j->at_ms);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+	}
+	pump(c, s);
+}
+
+/* Delivery status of one message: per recipient, accepted / delivered /
+ * acknowledged, with times. Only its author or a coordinator may ask. */
+static void
+handle_query(committer *c, job *j)
+{
+	const Irnet__Query *q = j->pkt->query;
+	Irnet__Answer a = IRNET__ANSWER__INIT;
+	a.nonce = q->nonce;
+	a.broker_time_ms = irn_now_ms();
+	const irn_member *asker = irn_roster_find(c->h->roster, j->member);
+	Irnet__RecipientStatus *rs = NULL, **rsp = NULL;
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	if (!q->has_message_id || q->message_id.len != IRN_MSGID_LEN || q->sender == NULL ||
+	    asker == NULL ||
+	    (strcmp(q->sender, j->member) != 0 &&
+	     !irn_member_has_role(asker, IRNET__ROLE__ROLE_COORDINATOR))) {
+		a.status = IRNET__ERROR_CODE__ERR_NOT_ALLOWED;
+		goto send;
+	}
+	sqlite3 *db = irn_ledger_db(c->h->ledger);
+	if (sqlite3_prepare_v2(db, "SELECT idx, accepted_ms, to_roles, to_members FROM ledger"
+			       " WHERE type = 2 AND sender = ? AND message_id = ?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		a.status = IRNET__ERROR_CODE__ERR_STORAGE;
+		goto send;
+	}
+	sqlite3_bind_text(st, 1, q->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, q->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		a.status = IRNET__ERROR_CODE__ERR_BAD_RECIPIENT; /* no such message */
+		goto send;
+	}
+	uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+	a.has_ledger_index = a.has_accepted_ms = true;
+	a.ledger_index = idx;
+	a.accepted_ms = sqlite3_column_int64(st, 1);
+	uint32_t roles = (uint32_t)sqlite3_column_int64(st, 2);
+	const irn_roster *r = c->h->roster;
+	rs = calloc(r->n_members ? r->n_members : 1, sizeof *rs);
+	rsp = calloc(r->n_members ? r->n_members : 1, sizeof *rsp);
+	sqlite3_stmt *ack = NULL;
+	if (rs && rsp)
+		sqlite3_prepare_v2(db, "SELECT min(time_ms) FROM ack_log WHERE member = ? AND upto >= ?",
+				   -1, &ack, NULL);
+	for (size_t i = 0; ack && i < r->n_members; i++) {
+		const irn_member *m = &r->members[i];
+		if (!strcmp(m->id, q->sender) ||
+		    !addressed((const char *)sqlite3_column_text(st, 3), roles, m))
+			continue;
+		Irnet__RecipientStatus *x = &rs[n];
+		irnet__recipient_status__init(x);
+		x->member = (char *)m->id;
+		x->state = IRNET__DELIVERY_STATE__DELIVERY_ACCEPTED;
+		sqlite3_reset(ack);
+		sqlite3_bind_text(ack, 1, m->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ack, 2, (sqlite3_int64)idx);
+		if (sqlite3_step(ack) == SQLITE_ROW && sqlite3_column_type(ack, 0) != SQLITE_NULL) {
+			x->state = IRNET__DELIVERY_STATE__DELIVERY_ACKNOWLEDGED;
+			x->has_acked_ms = true;
+			x->acked_ms = sqlite3_column_int64(ack, 0);
+		} else {
+			csess *s = sess_get(c, m->id, false);
+			for (unsigned k = 0; s && k < s->in_flight; k++) {
+				unsigned slot = (s->ring_head + k) % MAX_WINDOW;
+				if (s->ring[slot] == idx) {
+					x->state = IRNET__DELIVERY_STATE__DELIVERY_DELIVERED;
+					x->has_delivered_ms = true;
+					x->delivered_ms = s->ring_ms[slot];
+				}
+			}
+		}
+		rsp[n++] = x;
+	}
+	if (ack)
+		sqlite3_finalize(ack);
+	a.recipients = rsp;
+	a.n_recipients = n;
+send:;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ANSWER;
+	p.answer = &a;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	if (st)
+		sqlite3_finalize(st);
+	free(rs);
+	free(rsp);
+	if (pb)
+		emit(c, j->member, j->gen, pb, pl, false);
+}
+
+static bool
+handle(committer *c, job *j)
+{
+	bool stop = false;
+	switch (j->type) {
+	case J_SUBMIT: handle_submit(c, j); break;
+	case J_HELLO: handle_hello(c, j); break;
+	case J_ACK: handle_ack(c, j); break;
+	case J_QUERY: handle_query(c, j); break;
+	case J_SESSION_END: {
+		csess *s = sess_get(c, j->member, false);
+		if (s && s->gen == j->gen)
+			s->ready = false;
+		break;
+	}
+	case J_STOP: stop = true; break;
+	default: break;
+	}
+	job_free(j);
+	return stop;
+}
+
+void *
+commit_main(void *arg)
+{
+	commit_ctx *cx = arg;
+	committer c = { .cx = cx, .sh = cx->sh, .h = cx->sh->h };
+	sqlite3_exec(irn_ledger_db(c.h->ledger),
+		     "CREATE TABLE IF NOT EXISTS ack_log(member TEXT NOT NULL, upto INTEGER NOT NULL,"
+		     " time_ms INTEGER NOT NULL);"
+		     "CREATE INDEX IF NOT EXISTS ack_log_member ON ack_log(member, upto);",
+		     NULL, NULL, NULL);
+	bool stop = false;
+	int batch_max = cx->sh->o->batch_max;
+	while (!stop) {
+		zmq_pollitem_t items[] = { { cx->from_verify, 0, ZMQ_POLLIN, 0 },
+					   { cx->from_io, 0, ZMQ_POLLIN, 0 } };
+		if (zmq_poll(items, 2, 1000) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			break;
+		}
+		/* Drain what is there (up to a batch), commit once, then reply. */
+		for (int i = 0; i < batch_max && !stop; i++) {
+			job *j = job_recv(cx->from_io, ZMQ_DONTWAIT);
+			if (j == NULL)
+				j = job_recv(cx->from_verify, ZMQ_DONTWAIT);
+			if (j == NULL)
+				break;
+			stop = handle(&c, j);
+		}
+		flush(&c);
+		if (!c.in_tx) { /* roster imported by another process? */
+			pthread_rwlock_wrlock(&c.sh->roster_lock);
+			if (irn_home_sync_roster(c.h) != IRN_OK)
+				log_error(_("cannot reload the roster from the ledger"));
+			pthread_rwlock_unlock(&c.sh->roster_lock);
+		}
+	}
+	flush(&c);
+	log_info("broker ledger: %llu accepted, %llu refused", (unsigned long long)c.accepted,
+		 (unsigned long long)c.refused);
+	for (csess *s = c.sessions, *n; s; s = n) {
+		n = s->next;
+		free(s);
+	}
+	free(c.out);
+	job_send(cx->to_io, job_new(J_STOP, "", 0));
+	return NULL;
+}

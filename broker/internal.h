@@ -1,0 +1,82 @@
+/* internal.h - the broker's three threads and what they pass each other.
+ *
+ *   io thread (main)     ZAP, ROUTER socket, sessions, presence, framing,
+ *                        error rate limits; the only thread touching ROUTER
+ *   verify thread        irn_envelope_check: every signature check
+ *   commit thread        the ledger: duplicates, sequences, group commit,
+ *                        receipts, delivery cursors, delivery status
+ *
+ *   io --submit--> verify --checked--> commit --out--> io
+ *   io --hello/ack/query/session-end--> commit
+ *
+ * Messages are heap-allocated `job`s whose pointers travel over inproc PAIR
+ * sockets; the receiver owns the job. Heartbeats and handshakes are served by
+ * the io thread and never wait for a signature check or an fsync.
+ */
+#ifndef IRNET_BROKER_INTERNAL_H
+#define IRNET_BROKER_INTERNAL_H
+#include "broker.h"
+#include "envelope.h"
+#include "irnet.pb-c.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef enum {
+	J_SUBMIT,      /* io -> verify -> commit: an envelope */
+	J_HELLO,       /* io -> commit */
+	J_ACK,         /* io -> commit */
+	J_QUERY,       /* io -> commit: delivery status */
+	J_SESSION_END, /* io -> commit: the member's connection closed */
+	J_OUT,         /* commit -> io: a packet for a member */
+	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
+} job_type;
+
+typedef struct job {
+	job_type type;
+	char member[IRN_MAX_ID + 1];
+	uint64_t gen;              /* session generation the job belongs to */
+	int64_t at_ms;             /* when io received it */
+	uint8_t *bytes;            /* J_SUBMIT: envelope; J_OUT: packed Packet */
+	size_t len;
+	irn_msg *msg;              /* J_SUBMIT after verify: the checked message */
+	irn_refusal why;           /* J_SUBMIT after verify: why refused */
+	bool refused;
+	bool is_error;             /* J_OUT: an error reply (rate-limited) */
+	Irnet__Packet *pkt;        /* J_HELLO/J_ACK/J_QUERY: the decoded packet */
+} job;
+
+typedef struct shared {
+	irn_home *h;
+	const broker_opts *o;
+	void *ctx;
+	pthread_rwlock_t roster_lock; /* h->roster: commit writes, io/verify read */
+	_Atomic uint64_t self_seq;    /* sequence of broker-signed envelopes */
+} shared;
+
+job *job_new(job_type t, const char *member, uint64_t gen);
+void job_free(job *j);
+int job_send(void *sock, job *j); /* hands ownership over; frees on failure */
+job *job_recv(void *sock, int flags);
+
+/* thread bodies */
+void *verify_main(void *arg);   /* arg: struct with sockets, see broker.c */
+void *commit_main(void *arg);
+
+typedef struct verify_ctx {
+	shared *sh;
+	void *in, *out;
+} verify_ctx;
+
+typedef struct commit_ctx {
+	shared *sh;
+	void *from_verify, *from_io, *to_io;
+	int rc;
+} commit_ctx;
+
+/* Build a broker-signed ERROR envelope packet for member (NULL on failure). */
+uint8_t *broker_error_packet(shared *sh, const char *member, unsigned code,
+			     const uint8_t *msgid, const char *detail, bool exercise, size_t *len);
+/* Pack a Packet into a new buffer. */
+uint8_t *packet_pack(const Irnet__Packet *p, size_t *len);
+#endif

@@ -1,0 +1,33 @@
+/* verify.c - the verify thread: every Ed25519 check happens here, off the
+ * socket loop. Jobs come in and leave in order, so per-member order holds. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <zmq.h>
+
+void *
+verify_main(void *arg)
+{
+	verify_ctx *v = arg;
+	irn_home *h = v->sh->h;
+	for (;;) {
+		job *j = job_recv(v->in, 0);
+		if (j == NULL)
+			break;
+		if (j->type == J_SUBMIT) {
+			int64_t now = irn_now_ms();
+			pthread_rwlock_rdlock(&v->sh->roster_lock);
+			j->refused = irn_envelope_check(h->roster, h->cfg.network, j->bytes, j->len,
+							j->member, now, now, &j->msg, &j->why) != 0;
+			pthread_rwlock_unlock(&v->sh->roster_lock);
+			/* j->msg->signer points into the roster: never used past here */
+			if (j->msg)
+				j->msg->signer = NULL;
+		}
+		bool stop = j->type == J_STOP;
+		job_send(v->out, j);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
