@@ -354,12 +354,16 @@ out:
 static int
 cmd_roster_show(int argc, char **argv, bool json)
 {
-	if (argc < 2)
+	const char *file = NULL;
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], "--", 2) != 0)
+			file = argv[i];
+	if (file == NULL)
 		return usage(stderr), 2;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	if (irn_read_file(argv[1], IRN_MAX_ROSTER_BYTES, &buf, &len) != IRN_OK)
-		return fail(_("cannot read %s"), argv[1]);
+	if (irn_read_file(file, IRN_MAX_ROSTER_BYTES, &buf, &len) != IRN_OK)
+		return fail(_("cannot read %s"), file);
 	irn_roster *r = NULL;
 	irn_err e = irn_roster_parse_unverified(buf, len, &r);
 	free(buf);

@@ -358,6 +358,115 @@ node_cmd_message(irn_cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- questions to the broker ---- */
+
+static json_t *
+ask(irn_cli *c, json_t *req, const char *cmd)
+{
+	json_t *resp = NULL;
+	irn_err e = node_ctl_call(c->home, req, &resp, 10000);
+	json_decref(req);
+	if (e != IRN_OK) {
+		fprintf(stderr, _("irnet-node %s: the daemon is not answering at %s/node.sock (%s)\n"),
+			cmd, c->home, irn_strerror(e));
+		return NULL;
+	}
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, "irnet-node %s: %s\n", cmd,
+			json_string_value(json_object_get(resp, "error")));
+		json_decref(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+static void
+fmt_ms(char *out, size_t n, json_t *v, const char *tz)
+{
+	if (json_is_integer(v))
+		irn_fmt_time(out, n, json_integer_value(v), tz);
+	else
+		snprintf(out, n, "-");
+}
+
+int
+node_cmd_members(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] members\nAsk the broker which members are online, when each was last seen, the\nroster version each holds and its clock skew. For coordinators, the steering\ncommittee, national members and the authority.\n")))
+		return 0;
+	json_t *resp = ask(c, json_pack("{s:s}", "op", "members"), "members");
+	if (resp == NULL)
+		return 1;
+	irn_config cfg;
+	char path[1100];
+	snprintf(path, sizeof path, "%s/irnet.conf", c->home);
+	if (irn_config_load(path, &cfg) != IRN_OK)
+		snprintf(cfg.timezone, sizeof cfg.timezone, "Asia/Ho_Chi_Minh");
+	if (c->json) {
+		print_json(json_object_get(resp, "members"));
+	} else {
+		printf("%-30s %-8s %-26s %-7s %s\n", _("MEMBER"), _("STATE"), _("LAST SEEN"),
+		       _("ROSTER"), _("CLOCK SKEW"));
+		size_t i;
+		json_t *m;
+		json_array_foreach(json_object_get(resp, "members"), i, m) {
+			char t[64], skew[32] = "-";
+			fmt_ms(t, sizeof t, json_object_get(m, "last_seen_ms"), cfg.timezone);
+			if (json_object_get(m, "clock_skew_ms"))
+				snprintf(skew, sizeof skew, "%+lld ms",
+					 (long long)json_integer_value(json_object_get(m, "clock_skew_ms")));
+			printf("%-30s %-8s %-26s %-7lld %s\n", json_string_value(json_object_get(m, "id")),
+			       json_is_true(json_object_get(m, "online")) ? _("online") : _("offline"), t,
+			       (long long)json_integer_value(json_object_get(m, "roster_version")), skew);
+		}
+	}
+	json_decref(resp);
+	return 0;
+}
+
+int
+node_cmd_delivery(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] delivery ID [--sender MEMBER]\nAsk the broker where a message stands with each recipient: accepted (in\nthe broker's ledger), delivered (sent, not yet acknowledged) or\nacknowledged (stored by the recipient), with times. ID is the full message\nid; --sender is for coordinators asking about another member's message.\n")))
+		return 0;
+	if (argc < 2) {
+		fprintf(stderr, _("usage: irnet-node delivery ID [--sender MEMBER]\n"));
+		return 2;
+	}
+	json_t *req = json_pack("{s:s,s:s}", "op", "delivery", "id", argv[1]);
+	if (argc >= 4 && !strcmp(argv[2], "--sender"))
+		json_object_set_new(req, "sender", json_string(argv[3]));
+	json_t *resp = ask(c, req, "delivery");
+	if (resp == NULL)
+		return 1;
+	if (c->json) {
+		print_json(resp);
+	} else {
+		irn_config cfg;
+		char path[1100], t[64];
+		snprintf(path, sizeof path, "%s/irnet.conf", c->home);
+		if (irn_config_load(path, &cfg) != IRN_OK)
+			snprintf(cfg.timezone, sizeof cfg.timezone, "Asia/Ho_Chi_Minh");
+		fmt_ms(t, sizeof t, json_object_get(resp, "accepted_ms"), cfg.timezone);
+		printf(_("message %s: accepted by the broker at %s (ledger %lld)\n"), argv[1], t,
+		       (long long)json_integer_value(json_object_get(resp, "ledger_index")));
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(resp, "recipients"), i, r) {
+			const char *st = json_string_value(json_object_get(r, "state"));
+			json_t *when = json_object_get(r, !strcmp(st, "acknowledged") ? "acked_ms" : "delivered_ms");
+			fmt_ms(t, sizeof t, when, cfg.timezone);
+			printf("  %-30s %-13s %s\n", json_string_value(json_object_get(r, "member")),
+			       !strcmp(st, "acknowledged") ? _("acknowledged") :
+			       !strcmp(st, "delivered") ? _("delivered") : _("accepted"), when ? t : "");
+		}
+	}
+	json_decref(resp);
+	return 0;
+}
+
 /* ---- reads ---- */
 
 static irn_home *

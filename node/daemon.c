@@ -35,6 +35,12 @@ typedef struct node {
 	uint64_t next_seq;
 	uint64_t sent_seq;        /* outbox: highest sequence sent this session */
 	unsigned inflight;        /* outbox: sent, no receipt or error yet */
+	struct pending_query {
+		int fd;              /* the waiting command's connection, -1: free */
+		uint64_t nonce;
+		int64_t deadline_ms;
+	} queries[16];
+	uint64_t next_nonce;
 	bool in_batch, batch_failed;
 	unsigned batch_stored, batch_receipts, batch_deliveries;
 } node;
@@ -80,6 +86,7 @@ record_event(node *n, const char *member, const char *reason, const char *detail
 }
 
 static bool begin_batch(node *n);
+static void handle_answer(node *n, const Irnet__Answer *a);
 static void end_batch(node *n);
 
 /* ---- sending ---- */
@@ -210,6 +217,9 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 	if (n->inflight)
 		n->inflight--;
 	n->last_resend_ms = irn_now_ms(); /* progress */
+	if (r->has_expected_sequence)
+		log_warn(_("the broker reports a sequence gap: message #%llu, expected #%llu"),
+			 (unsigned long long)m->h->sequence, (unsigned long long)r->expected_sequence);
 	irn_crash_point("node-after-receipt-before-dequeue");
 	if (!begin_batch(n))
 		goto out;
@@ -522,6 +532,7 @@ dealer_handle(node *n)
 			handle_deliver(n, p->deliver);
 		break;
 	case IRNET__PACKET__P_HEARTBEAT: break;
+	case IRNET__PACKET__P_ANSWER: handle_answer(n, p->answer); break;
 	default: record_event(n, n->h->cfg.broker_id, "malformed", "unexpected packet from broker");
 	}
 	irnet__packet__free_unpacked(p, NULL);
@@ -814,6 +825,114 @@ op_status(node *n)
 			 "delivered_upto", (json_int_t)n->delivered_upto);
 }
 
+/* Ask the broker; the command's connection waits in n->queries until the
+ * Answer with the same nonce arrives (or 5 s pass). NULL: pending. */
+static json_t *
+op_query(node *n, json_t *req, int fd)
+{
+	if (!n->welcomed)
+		return ctl_error(_("not connected to the broker"));
+	struct pending_query *slot = NULL;
+	for (size_t i = 0; i < sizeof n->queries / sizeof n->queries[0]; i++)
+		if (n->queries[i].fd < 0)
+			slot = &n->queries[i];
+	if (slot == NULL)
+		return ctl_error(_("too many queries waiting; try again"));
+	Irnet__Query q = IRNET__QUERY__INIT;
+	uint8_t id[IRN_MSGID_LEN];
+	q.nonce = ++n->next_nonce;
+	if (!strcmp(json_string_value(json_object_get(req, "op")), "members")) {
+		q.what = IRNET__QUERY_WHAT__QUERY_PRESENCE;
+	} else {
+		const char *hex = json_string_value(json_object_get(req, "id"));
+		const char *sender = json_string_value(json_object_get(req, "sender"));
+		if (hex == NULL || irn_unhex(id, sizeof id, hex) != IRN_OK)
+			return ctl_error(_("give the full 32-digit message id"));
+		q.what = IRNET__QUERY_WHAT__QUERY_DELIVERY;
+		q.has_message_id = true;
+		q.message_id.data = id;
+		q.message_id.len = sizeof id;
+		q.sender = (char *)(sender ? sender : n->h->cfg.id);
+	}
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_QUERY;
+	p.query = &q;
+	if (irn_packet_send(n->dealer, NULL, 0, &p) != 0)
+		return ctl_error(_("cannot reach the broker"));
+	slot->fd = fd;
+	slot->nonce = q.nonce;
+	slot->deadline_ms = irn_now_ms() + 5000;
+	return NULL;
+}
+
+static void
+query_reply(struct pending_query *q, json_t *resp)
+{
+	char *out = json_dumps(resp, JSON_COMPACT);
+	if (out)
+		node_frame_write(q->fd, out, strlen(out));
+	free(out);
+	json_decref(resp);
+	close(q->fd);
+	q->fd = -1;
+}
+
+static void
+handle_answer(node *n, const Irnet__Answer *a)
+{
+	struct pending_query *q = NULL;
+	for (size_t i = 0; i < sizeof n->queries / sizeof n->queries[0]; i++)
+		if (n->queries[i].fd >= 0 && n->queries[i].nonce == a->nonce)
+			q = &n->queries[i];
+	if (q == NULL)
+		return;
+	if (a->status != IRNET__ERROR_CODE__ERR_NONE) {
+		query_reply(q, ctl_error(a->status == IRNET__ERROR_CODE__ERR_NOT_ALLOWED
+						 ? _("the broker does not allow this member to ask that")
+						 : _("the broker does not know that message")));
+		return;
+	}
+	json_t *o = json_pack("{s:b,s:I}", "ok", 1, "broker_time_ms", (json_int_t)a->broker_time_ms);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->n_presence; i++) {
+		const Irnet__MemberPresence *m = a->presence[i];
+		json_t *e = json_pack("{s:s,s:b}", "id", m->id, "online", m->online);
+		if (m->has_last_seen_ms)
+			json_object_set_new(e, "last_seen_ms", json_integer(m->last_seen_ms));
+		if (m->has_roster_version)
+			json_object_set_new(e, "roster_version", json_integer((json_int_t)m->roster_version));
+		if (m->has_clock_skew_ms)
+			json_object_set_new(e, "clock_skew_ms", json_integer(m->clock_skew_ms));
+		json_array_append_new(arr, e);
+	}
+	static const char *const states[] = { "?", "accepted", "delivered", "acknowledged" };
+	for (size_t i = 0; i < a->n_recipients; i++) {
+		const Irnet__RecipientStatus *r = a->recipients[i];
+		json_t *e = json_pack("{s:s,s:s}", "member", r->member, "state",
+				      states[r->state < 4 ? r->state : 0]);
+		if (r->has_delivered_ms)
+			json_object_set_new(e, "delivered_ms", json_integer(r->delivered_ms));
+		if (r->has_acked_ms)
+			json_object_set_new(e, "acked_ms", json_integer(r->acked_ms));
+		json_array_append_new(arr, e);
+	}
+	json_object_set_new(o, a->n_recipients || a->has_ledger_index ? "recipients" : "members", arr);
+	if (a->has_ledger_index) {
+		json_object_set_new(o, "ledger_index", json_integer((json_int_t)a->ledger_index));
+		json_object_set_new(o, "accepted_ms", json_integer(a->accepted_ms));
+	}
+	query_reply(q, o);
+}
+
+static void
+expire_queries(node *n)
+{
+	int64_t now = irn_now_ms();
+	for (size_t i = 0; i < sizeof n->queries / sizeof n->queries[0]; i++)
+		if (n->queries[i].fd >= 0 && now > n->queries[i].deadline_ms)
+			query_reply(&n->queries[i], ctl_error(_("the broker did not answer in time")));
+}
+
 static void
 ctl_handle(node *n)
 {
@@ -851,7 +970,13 @@ ctl_handle(node *n)
 		resp = op_send(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
-	else
+	else if (!strcmp(op, "members") || !strcmp(op, "delivery")) {
+		resp = op_query(n, req, fd);
+		if (resp == NULL) { /* the answer comes from the broker later */
+			json_decref(req);
+			return;
+		}
+	} else
 		resp = ctl_error("unknown operation");
 	char *out = json_dumps(resp, JSON_COMPACT);
 	if (out)
@@ -907,6 +1032,8 @@ node_daemon_run(irn_home *h)
 		return 1;
 	n.delivered_upto = (uint64_t)irn_meta_get_int(h->ledger, "delivered_upto", 0);
 	n.committed_upto = n.delivered_upto;
+	for (size_t i = 0; i < sizeof n.queries / sizeof n.queries[0]; i++)
+		n.queries[i].fd = -1;
 	n.next_seq = (uint64_t)irn_meta_get_int(h->ledger, "next_seq", 1);
 	if (ctl_listen(&n) != 0)
 		return 1;
@@ -968,6 +1095,7 @@ node_daemon_run(irn_home *h)
 		end_batch(&n);
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_handle(&n);
+		expire_queries(&n);
 		int64_t now = irn_now_ms();
 		if (n.welcomed && n.inflight > 0 && now - n.last_resend_ms > 5000)
 			flush_outbox(&n, true); /* no receipt for 5 s: send again */
@@ -988,6 +1116,9 @@ node_daemon_run(irn_home *h)
 	char path[1100];
 	snprintf(path, sizeof path, "%s/node.sock", h->dir);
 	unlink(path);
+	for (size_t i = 0; i < sizeof n.queries / sizeof n.queries[0]; i++)
+		if (n.queries[i].fd >= 0)
+			query_reply(&n.queries[i], ctl_error(_("the daemon is stopping")));
 	close(n.ctl);
 	zmq_socket_monitor(n.dealer, NULL, 0);
 	zmq_close(n.mon);

@@ -27,6 +27,8 @@ usage(FILE *f)
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
 		"  outbox                messages signed here and their delivery state\n"
+		"  delivery ID           where a message stands with each recipient\n"
+		"  members               who is online (coordinators; asks the broker)\n"
 		"  events                security events (refused messages)\n"
 		"  status                the daemon's connection and queue\n"
 		"  ledger verify         verify the whole ledger\n"
@@ -78,6 +80,10 @@ main(int argc, char **argv)
 		return node_cmd_report(&c, argc, argv);
 	if (!strcmp(cmd, "message"))
 		return node_cmd_message(&c, argc, argv);
+	if (!strcmp(cmd, "members"))
+		return node_cmd_members(&c, argc, argv);
+	if (!strcmp(cmd, "delivery"))
+		return node_cmd_delivery(&c, argc, argv);
 	if (!strcmp(cmd, "incidents"))
 		return node_cmd_incidents(&c, argc, argv);
 	if (!strcmp(cmd, "show"))

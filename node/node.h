@@ -12,6 +12,8 @@ irn_err node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_
 
 int node_cmd_report(irn_cli *c, int argc, char **argv);
 int node_cmd_message(irn_cli *c, int argc, char **argv);
+int node_cmd_members(irn_cli *c, int argc, char **argv);
+int node_cmd_delivery(irn_cli *c, int argc, char **argv);
 int node_cmd_incidents(irn_cli *c, int argc, char **argv);
 int node_cmd_show(irn_cli *c, int argc, char **argv);
 int node_cmd_outbox(irn_cli *c, int argc, char **argv);
