@@ -127,6 +127,10 @@ typedef struct isess {
 	bool has_hb;
 	double tokens;          /* error replies allowed now */
 	int64_t tok_ms;
+	double sub_tokens;      /* submissions allowed now (flood limit) */
+	int64_t sub_ms;
+	uint64_t dropped;       /* submissions refused by the flood limit ... */
+	int64_t flood_logged_ms; /* ... reported once a second */
 	struct isess *next;
 } isess;
 
@@ -136,6 +140,7 @@ typedef struct io {
 	isess *sessions;
 	uint64_t next_gen;
 	uint64_t cut_offs;
+	uint64_t roster_seen;   /* roster version the sessions were checked against */
 } io;
 
 static volatile sig_atomic_t stop_flag;
@@ -154,7 +159,8 @@ isess_get(io *x, const char *member, bool create)
 		snprintf(s->member, sizeof s->member, "%s", member);
 		s->fd = -1;
 		s->tokens = x->sh->h->cfg.error_rate;
-		s->tok_ms = irn_now_ms();
+		s->sub_tokens = 2.0 * x->sh->h->cfg.member_rate;
+		s->tok_ms = s->sub_ms = irn_now_ms();
 		s->next = x->sessions;
 		x->sessions = s;
 	}
@@ -262,6 +268,89 @@ cut_off(io *x, int fd)
 		shutdown(fd, SHUT_RDWR);
 		x->cut_offs++;
 	}
+}
+
+static void forward(io *x, void *sock, job_type t, isess *s, Irnet__Packet *p, uint8_t *bytes,
+		    size_t len);
+
+static bool
+member_still_current(io *x, isess *s)
+{
+	pthread_rwlock_rdlock(&x->sh->roster_lock);
+	bool ok = irn_member_current(irn_roster_find(x->sh->h->roster, s->member), irn_now_ms());
+	pthread_rwlock_unlock(&x->sh->roster_lock);
+	return ok;
+}
+
+/* Per-member token bucket: one member flooding (a stolen key, a broken
+ * script) cannot take the verify thread from the others. Over the limit
+ * the submission is refused as transient (the author retries later). */
+static bool
+submit_allowed(io *x, isess *s)
+{
+	int64_t now = irn_now_ms();
+	double rate = x->sh->h->cfg.member_rate;
+	s->sub_tokens += (double)(now - s->sub_ms) * rate / 1000.0;
+	if (s->sub_tokens > 2 * rate)
+		s->sub_tokens = 2 * rate;
+	s->sub_ms = now;
+	if (s->sub_tokens >= 1) {
+		s->sub_tokens -= 1;
+		return true;
+	}
+	s->dropped++;
+	if (now - s->flood_logged_ms >= 1000) {
+		irn_security_event(s->member, "flood",
+				   "more than %d submissions a second: %llu refused so far",
+				   x->sh->h->cfg.member_rate, (unsigned long long)s->dropped);
+		s->flood_logged_ms = now;
+		if (error_allowed(x, s)) {
+			size_t len;
+			uint8_t *pk = broker_error_packet(x->sh, s->member,
+							  IRNET__ERROR_CODE__ERR_RATE_LIMITED, NULL,
+							  "rate limit: slow down and retry", false, &len);
+			if (pk)
+				send_to(x, s, pk, len);
+			free(pk);
+		}
+	}
+	return false;
+}
+
+/* After a roster change: close the connections of members no longer current. */
+static void
+sweep_revoked(io *x)
+{
+	pthread_rwlock_rdlock(&x->sh->roster_lock);
+	uint64_t v = x->sh->h->roster->version;
+	if (v == x->roster_seen) {
+		pthread_rwlock_unlock(&x->sh->roster_lock);
+		return;
+	}
+	x->roster_seen = v;
+	int64_t now = irn_now_ms();
+	/* Distribute it: every live session gets the new roster at once. */
+	Irnet__Packet rp = IRNET__PACKET__INIT;
+	rp.p_case = IRNET__PACKET__P_ROSTER;
+	rp.roster.data = x->sh->h->roster->bytes;
+	rp.roster.len = x->sh->h->roster->len;
+	size_t rpl;
+	uint8_t *rpb = packet_pack(&rp, &rpl);
+	for (isess *s = x->sessions; rpb && s; s = s->next)
+		if (s->alive)
+			send_to(x, s, rpb, rpl);
+	free(rpb);
+	for (isess *s = x->sessions; s; s = s->next) {
+		if (!s->alive || irn_member_current(irn_roster_find(x->sh->h->roster, s->member), now))
+			continue;
+		irn_security_event(s->member, "revoked",
+				   "roster %llu revokes this member: its connection is closed",
+				   (unsigned long long)v);
+		cut_off(x, s->fd);
+		s->alive = false;
+		forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
+	}
+	pthread_rwlock_unlock(&x->sh->roster_lock);
 }
 
 static void
@@ -408,6 +497,15 @@ router_handle(io *x)
 		forward(x, x->to_commit, J_ACK, s, p, NULL, 0);
 		return zmq_msg_close(&rid), zmq_msg_close(&body), (void)0;
 	case IRNET__PACKET__P_SUBMIT: {
+		/* Cheap checks from the ZAP identity before any signature work:
+		 * the member is still current, and within its rate. */
+		if (!member_still_current(x, s)) {
+			io_error(x, s, IRNET__ERROR_CODE__ERR_REVOKED, "member revoked; connection closed");
+			cut_off(x, fd);
+			break;
+		}
+		if (!submit_allowed(x, s))
+			break;
 		uint8_t *b = malloc(p->submit.len ? p->submit.len : 1);
 		if (b) {
 			memcpy(b, p->submit.data, p->submit.len);
@@ -569,6 +667,7 @@ broker_run(irn_home *h, const broker_opts *o)
 		 (unsigned long long)head);
 	fprintf(stdout, "READY %s\n", listen);
 	fflush(stdout);
+	x.roster_seen = h->roster->version;
 	bool stopping = false, running = true;
 	int drain_rounds = 0;
 	while (running) {
@@ -597,6 +696,7 @@ broker_run(irn_home *h, const broker_opts *o)
 			job_send(x.to_verify, job_new(J_STOP, "", 0));
 			continue;
 		}
+		sweep_revoked(&x);
 		if (rc <= 0)
 			continue;
 		if (items[0].revents & ZMQ_POLLIN)

@@ -18,6 +18,7 @@ irn_config_defaults(irn_config *c)
 	c->log_level = IRN_LOG_INFO;
 	c->heartbeat_ms = 2000;
 	c->error_rate = 10;
+	c->member_rate = 500;
 }
 
 #define COPY(field) do { \
@@ -57,6 +58,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "db_max_pages") == 0) {
 		c->db_max_pages = atol(value);
 		return c->db_max_pages >= 0;
+	}
+	if (strcmp(name, "member_rate") == 0) {
+		c->member_rate = atoi(value);
+		return c->member_rate >= 1 && c->member_rate <= 1000000;
 	}
 	if (strcmp(name, "error_rate") == 0) {
 		c->error_rate = atoi(value);

@@ -24,6 +24,7 @@ typedef struct irn_config {
 	irn_log_level log_level;
 	int heartbeat_ms;
 	int error_rate;        /* broker: error replies per member per second */
+	int member_rate;       /* broker: submissions per member per second (burst 2x) */
 	long db_max_pages;     /* cap on the database size in pages (0: none) */
 } irn_config;
 

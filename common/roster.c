@@ -303,7 +303,13 @@ irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN])
 bool
 irn_member_current(const irn_member *m, int64_t now_ms)
 {
-	return m && !m->revoked && now_ms >= m->valid_from_ms && now_ms < m->valid_until_ms;
+	if (m == NULL)
+		return false;
+	/* Revocation counts from revoked_ms when the authority gave one, so
+	 * what the member sent before stays valid; without it, always. */
+	if (m->revoked && (m->revoked_ms == 0 || now_ms >= m->revoked_ms))
+		return false;
+	return now_ms >= m->valid_from_ms && now_ms < m->valid_until_ms;
 }
 
 bool

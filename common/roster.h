@@ -54,7 +54,8 @@ irn_err irn_roster_newer(const irn_roster *held, const irn_roster *cand);
 const irn_member *irn_roster_find(const irn_roster *r, const char *id);
 const irn_member *irn_roster_find_key_id(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN]);
 const irn_member *irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN]);
-/* Not revoked and now within [valid_from, valid_until). */
+/* Within [valid_from, valid_until) and not revoked at now_ms (a revocation
+ * with revoked_ms counts from then on; without it, at all times). */
 bool irn_member_current(const irn_member *m, int64_t now_ms);
 bool irn_member_has_role(const irn_member *m, unsigned role);
 

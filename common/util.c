@@ -114,6 +114,21 @@ irn_fmt_time(char *out, size_t outsz, int64_t ms, const char *tz)
 	}
 }
 
+/* n decimal digits at s, nothing else: the value, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Strict RFC 3339: YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM).
+ * No signs, spaces or impossible dates slip through (sscanf would allow them). */
 irn_err
 irn_parse_time(const char *s, int64_t *out_ms)
 {
@@ -121,33 +136,42 @@ irn_parse_time(const char *s, int64_t *out_ms)
 		*out_ms = irn_now_ms();
 		return IRN_OK;
 	}
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) {
-		n = 0;
-		if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-			return IRN_ERR_INVALID;
-	}
-	if (!isdigit((unsigned char)s[0]) || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-	    h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+	size_t len = strlen(s);
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
+	if (len < 10 || s[4] != '-' || s[7] != '-' || (y = digits(s, 4)) < 0 ||
+	    (mo = digits(s + 5, 2)) < 0 || (d = digits(s + 8, 2)) < 0)
 		return IRN_ERR_INVALID;
-	const char *rest = s + n;
-	int off_min = 0;
-	if (*rest == 'Z' && rest[1] == '\0') {
-		off_min = 0;
-	} else if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
-		int oh, om;
-		if (sscanf(rest + 1, "%2d:%2d", &oh, &om) != 2 || oh > 14 || om > 59)
+	const char *rest = s + 10;
+	if (*rest != '\0') {
+		if (len < 20 || rest[0] != 'T' || rest[3] != ':' || rest[6] != ':' ||
+		    (h = digits(rest + 1, 2)) < 0 || (mi = digits(rest + 4, 2)) < 0 ||
+		    (sec = digits(rest + 7, 2)) < 0)
 			return IRN_ERR_INVALID;
-		off_min = (oh * 60 + om) * (*rest == '-' ? -1 : 1);
-	} else if (*rest != '\0') {
-		return IRN_ERR_INVALID;
+		rest += 9;
+		if (*rest == '.') {
+			if ((ms = digits(rest + 1, 3)) < 0)
+				return IRN_ERR_INVALID;
+			rest += 4;
+		}
+		if (rest[0] == 'Z' && rest[1] == '\0') {
+			off_min = 0;
+		} else if ((rest[0] == '+' || rest[0] == '-') && strlen(rest) == 6 && rest[3] == ':') {
+			int oh = digits(rest + 1, 2), om = digits(rest + 4, 2);
+			if (oh < 0 || om < 0 || oh > 14 || om > 59)
+				return IRN_ERR_INVALID;
+			off_min = (oh * 60 + om) * (rest[0] == '-' ? -1 : 1);
+		} else {
+			return IRN_ERR_INVALID;
+		}
 	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+		return IRN_ERR_INVALID;
 	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
 			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
 	time_t t = timegm(&tm);
 	if (tm.tm_mday != d || tm.tm_mon != mo - 1) /* 2026-02-31 is not a date */
 		return IRN_ERR_INVALID;
-	*out_ms = ((int64_t)t - (int64_t)off_min * 60) * 1000;
+	*out_ms = ((int64_t)t - (int64_t)off_min * 60) * 1000 + ms;
 	return IRN_OK;
 }
 

@@ -533,6 +533,15 @@ dealer_handle(node *n)
 		break;
 	case IRNET__PACKET__P_HEARTBEAT: break;
 	case IRNET__PACKET__P_ANSWER: handle_answer(n, p->answer); break;
+	case IRNET__PACKET__P_ROSTER: {
+		char why[256];
+		irn_err e = irn_home_accept_roster(n->h, p->roster.data, p->roster.len, why, sizeof why);
+		if (e == IRN_OK)
+			log_info("%s (pushed by the broker)", why);
+		else if (e != IRN_ERR_EXISTS)
+			record_event(n, n->h->cfg.broker_id, "roster-refused", why);
+		break;
+	}
 	default: record_event(n, n->h->cfg.broker_id, "malformed", "unexpected packet from broker");
 	}
 	irnet__packet__free_unpacked(p, NULL);

@@ -12,3 +12,5 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIRNET_WERROR=ON -DIRNET_SANI
 cmake --build build-asan -j "$J"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j "$J")
+# A short libFuzzer run of every decoder (the long one: ./scripts/fuzz.sh 600).
+./scripts/fuzz.sh "${FUZZ_SECONDS:-5}"

@@ -13,6 +13,8 @@
 #include "home.h"
 #include "report.h"
 #include "wire.h"
+#include "crypto.h"
+#include <time.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -255,6 +257,112 @@ main(int argc, char **argv)
 		irnet__envelope__free_unpacked(e, NULL);
 		free(env);
 		free(env2);
+	} else if (!strcmp(action, "flood") && i + 1 < argc) {
+		/* as fast as possible, no window; valid or (bad) forged signatures */
+		long count = strtol(argv[i + 1], NULL, 10);
+		bool bad = i + 2 < argc && !strcmp(argv[i + 2], "bad");
+		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, env);
+		Irnet__Body *b = irnet__body__unpack(NULL, e->body.len, e->body.data);
+		long receipts = 0, errors = 0;
+		uint64_t seq0 = b->header->sequence;
+		zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+		for (long k = 0; k < count; k++) {
+			b->header->sequence = seq0 + (uint64_t)k;
+			randombytes_buf(b->header->message_id.data, IRN_MSGID_LEN);
+			size_t bl = irnet__body__get_packed_size(b);
+			uint8_t *bb = malloc(bl), sig[IRN_SIG_LEN];
+			irnet__body__pack(b, bb);
+			if (irn_domain_sign(sig, IRN_DOMAIN_ENVELOPE, home->cfg.network, bb, bl,
+					    home->keys->sign_sk) != IRN_OK)
+				return 1;
+			if (bad)
+				sig[5] ^= 1;
+			Irnet__Envelope ne = IRNET__ENVELOPE__INIT;
+			ne.signer_key_id = e->signer_key_id;
+			ne.body.data = bb;
+			ne.body.len = bl;
+			ne.signature.data = sig;
+			ne.signature.len = sizeof sig;
+			size_t nl = irnet__envelope__get_packed_size(&ne);
+			uint8_t *nb = malloc(nl);
+			irnet__envelope__pack(&ne, nb);
+			submit(nb, nl);
+			free(nb);
+			free(bb);
+			while (zmq_poll(&it, 1, 0) > 0) { /* count replies as they come */
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, sock, 0);
+				Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+				if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
+					receipts++;
+				else if (p && p->p_case == IRNET__PACKET__P_ERROR)
+					errors++;
+				if (p)
+					irnet__packet__free_unpacked(p, NULL);
+				zmq_msg_close(&m);
+			}
+		}
+		int64_t end = irn_now_ms() + 3000;
+		while (irn_now_ms() < end && zmq_poll(&it, 1, 200) > 0) {
+			zmq_msg_t m;
+			zmq_msg_init(&m);
+			zmq_msg_recv(&m, sock, 0);
+			Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+			if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
+				receipts++;
+			else if (p && p->p_case == IRNET__PACKET__P_ERROR)
+				errors++;
+			if (p)
+				irnet__packet__free_unpacked(p, NULL);
+			zmq_msg_close(&m);
+		}
+		printf("sent %ld receipts %ld errors %ld\n", count, receipts, errors);
+		irnet__body__free_unpacked(b, NULL);
+		irnet__envelope__free_unpacked(e, NULL);
+		free(env);
+	} else if (!strcmp(action, "latency") && i + 1 < argc) {
+		/* one report at a time, each waiting for its receipt */
+		long count = strtol(argv[i + 1], NULL, 10);
+		double *ms = calloc((size_t)count, sizeof *ms);
+		long got = 0;
+		zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
+		for (long k = 0; k < count && got == k; k++) { /* stop at the first timeout */
+			uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			submit(env, len);
+			free(env);
+			while (zmq_poll(&it, 1, 5000) > 0) {
+				zmq_msg_t m;
+				zmq_msg_init(&m);
+				zmq_msg_recv(&m, sock, 0);
+				Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+				bool done = p && (p->p_case == IRNET__PACKET__P_RECEIPT || p->p_case == IRNET__PACKET__P_ERROR);
+				if (p)
+					irnet__packet__free_unpacked(p, NULL);
+				zmq_msg_close(&m);
+				if (done) {
+					clock_gettime(CLOCK_MONOTONIC, &t1);
+					ms[got++] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+					break;
+				}
+			}
+		}
+		for (long a = 1; a < got; a++) /* insertion sort: small n */
+			for (long c = a; c > 0 && ms[c - 1] > ms[c]; c--) {
+				double t = ms[c];
+				ms[c] = ms[c - 1];
+				ms[c - 1] = t;
+			}
+		if (got == 0)
+			puts("TIMEOUT");
+		else
+			printf("n %ld p50 %.2f p99 %.2f max %.2f\n", got, ms[got / 2],
+			       ms[(long)((double)got * 0.99) < got ? (long)((double)got * 0.99) : got - 1],
+			       ms[got - 1]);
+		free(ms);
 	} else if (!strcmp(action, "second")) {
 		/* a second session with a key whose member is already connected */
 		Irnet__Hello hl = IRNET__HELLO__INIT;

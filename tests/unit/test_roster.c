@@ -494,9 +494,11 @@ test_member_current(void **state)
 	assert_true(gone->revoked);
 	assert_true(gone->revoked_ms > 0);
 	assert_false(irn_member_current(gone, now));
-	/* Revocation is not limited to after revoked_ms: it is total. */
-	assert_false(irn_member_current(gone, gone->valid_from_ms + 1));
-	assert_false(irn_member_current(gone, gone->revoked_ms - 1));
+	/* Revocation counts from revoked_ms: what the member sent before it
+	 * stays valid (judged at the broker's acceptance time), nothing after. */
+	assert_true(irn_member_current(gone, gone->revoked_ms - 1));
+	assert_false(irn_member_current(gone, gone->revoked_ms));
+	assert_false(irn_member_current(gone, gone->revoked_ms + 1));
 
 	const irn_member *op = irn_roster_find(r, OP);
 	assert_non_null(op);

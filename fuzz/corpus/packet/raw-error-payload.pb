@@ -1,0 +1,1 @@
+	irnet-fuzz-msg01;số thứ tự 1 đã được chấp nhận trước đó
