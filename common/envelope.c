@@ -3,6 +3,7 @@
 #include "authz.h"
 #include "crypto.h"
 #include "report.h"
+#include "seal.h"
 #include "validate.h"
 
 #include <stdlib.h>
@@ -251,7 +252,11 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, "signature does not verify");
 		goto out;
 	}
-	bad = irn_payload_validate(m->h->kind, m->body->payload.data, m->body->payload.len);
+	/* A TLP:RED payload is sealed: only its structure can be checked here;
+	 * each recipient validates the content after opening it. */
+	bad = m->h->tlp == IRNET__TLP__TLP_RED
+		      ? irn_sealed_validate(m->body->payload.data, m->body->payload.len)
+		      : irn_payload_validate(m->h->kind, m->body->payload.data, m->body->payload.len);
 	if (bad) {
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, bad);
 		goto out;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <sodium.h>
 
 int
 node_frame_write(int fd, const char *s, size_t n)
@@ -610,8 +611,33 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		irn_roster_free(&owned);
 		goto out;
 	}
-	json_t *form = m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
-			       ? irn_report_to_json(m->body->payload.data, m->body->payload.len) : NULL;
+	/* A TLP:RED payload is sealed in the ledger; its opened content was
+	 * kept locally by the daemon when it arrived. */
+	const uint8_t *content = m->body->payload.data;
+	size_t clen = m->body->payload.len;
+	uint8_t *opened = NULL;
+	bool red = m->h->tlp == IRNET__TLP__TLP_RED;
+	if (red) {
+		sqlite3_stmt *ps;
+		content = NULL;
+		clen = 0;
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+				       "SELECT payload FROM sealed_plain WHERE message_id = ?", -1, &ps,
+				       NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(ps, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			if (sqlite3_step(ps) == SQLITE_ROW) {
+				clen = (size_t)sqlite3_column_bytes(ps, 0);
+				opened = malloc(clen ? clen : 1);
+				if (opened) {
+					memcpy(opened, sqlite3_column_blob(ps, 0), clen);
+					content = opened;
+				}
+			}
+			sqlite3_finalize(ps);
+		}
+	}
+	json_t *form = content && m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
+			       ? irn_report_to_json(content, clen) : NULL;
 	char fp[48], hex[33], created[64], accepted[64];
 	irn_fingerprint(fp, m->signer->sign_pk);
 	irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
@@ -629,6 +655,8 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			json_object_set_new(o, "local_account", json_string(m->h->local_account));
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
 			json_object_set_new(o, "broker_index", json_integer(sqlite3_column_int64(st, 3)));
+		static const char *const tlps[] = { "clear", "green", "amber", "red" };
+		json_object_set_new(o, "tlp", json_string(tlps[m->h->tlp <= 3 ? m->h->tlp : 2]));
 		if (form)
 			json_object_set(o, "form", form);
 		print_json(o);
@@ -636,6 +664,9 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 	} else {
 		if (m->h->exercise)
 			printf("%s\n", _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
+		if (red)
+			printf("%s\n", content ? _("TLP:RED - confidential: for the named recipients only")
+						: _("TLP:RED - sealed to other members: not readable here"));
 		printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
 		field(_("Message id:"), hex);
 		if (form) {
@@ -650,7 +681,7 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			char lvl[8];
 			snprintf(lvl, sizeof lvl, "%lld", (long long)json_integer_value(json_object_get(form, "security_level")));
 			field(_("Security level:"), lvl);
-			Irnet__InitialReport *ir = irnet__initial_report__unpack(NULL, m->body->payload.len, m->body->payload.data);
+			Irnet__InitialReport *ir = irnet__initial_report__unpack(NULL, clen, content);
 			if (ir) {
 				char det[64];
 				field(_("Category:"), irn_category_label(ir->category));
@@ -682,6 +713,10 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		}
 	}
 	json_decref(form);
+	if (opened) {
+		sodium_memzero(opened, clen);
+		free(opened);
+	}
 	irn_msg_free(&m);
 	irn_roster_free(&owned);
 	rc = 0;

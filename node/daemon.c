@@ -8,6 +8,7 @@
 #include "validate.h"
 #include "envelope.h"
 #include "report.h"
+#include "seal.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -63,6 +64,8 @@ node_schema(irn_ledger *l)
 		" system TEXT, category INTEGER, summary TEXT, severity TEXT, state TEXT,"
 		" detected_ms INTEGER, reported_ms INTEGER, accepted_ms INTEGER, exercise INTEGER,"
 		" tlp INTEGER, broker_index INTEGER);"
+		"CREATE TABLE IF NOT EXISTS sealed_plain(message_id BLOB PRIMARY KEY,"
+		" payload BLOB NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		" time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);";
 	return irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
@@ -298,14 +301,30 @@ handle_error(node *n, const uint8_t *b, size_t len)
 	irn_msg_free(&m);
 }
 
+/* The opened content of a TLP:RED message, kept only at this node. */
 static irn_err
-derive_incident(node *n, const irn_msg *m, uint64_t idx, const char *direction,
-		int64_t accepted_ms, uint64_t broker_index)
+keep_plaintext(node *n, const uint8_t id[IRN_MSGID_LEN], const uint8_t *p, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+				    "INSERT OR IGNORE INTO sealed_plain(message_id, payload) VALUES(?,?)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, p, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return irn_sqlite_err(rc);
+}
+
+static irn_err
+derive_incident(node *n, const irn_msg *m, const uint8_t *payload, size_t plen, uint64_t idx,
+		const char *direction, int64_t accepted_ms, uint64_t broker_index)
 {
 	if (m->h->kind != IRNET__KIND__KIND_INITIAL_REPORT)
 		return IRN_OK;
-	Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, m->body->payload.len,
-								m->body->payload.data);
+	Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, plen, payload);
 	if (r == NULL)
 		return IRN_ERR_DECODE;
 	sqlite3_stmt *st;
@@ -386,6 +405,8 @@ static void
 handle_deliver(node *n, const Irnet__Deliver *d)
 {
 	char detail[256];
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
 	irn_msg *rm = broker_envelope(n, d->receipt.data, d->receipt.len, IRNET__KIND__KIND_RECEIPT);
 	if (rm == NULL)
 		return; /* not acknowledged: a real broker will send it again */
@@ -432,6 +453,23 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		log_debug("duplicate delivery of a held message: acknowledged again");
 		goto skip;
 	}
+	const uint8_t *content = m->body->payload.data;
+	size_t clen = m->body->payload.len;
+	if (m->h->tlp == IRNET__TLP__TLP_RED) {
+		irn_err ue = irn_unseal(n->h->keys, n->h->cfg.id, m->h->sender, m->h->message_id.data,
+					content, clen, &plain, &plain_len);
+		const char *bad = ue == IRN_OK ? irn_payload_validate(m->h->kind, plain, plain_len)
+					       : ue == IRN_ERR_NOTFOUND ? "no key sealed to this member"
+									: "sealed payload does not open";
+		if (bad) {
+			snprintf(detail, sizeof detail, "TLP:RED delivery %llu refused: %s",
+				 (unsigned long long)d->ledger_index, bad);
+			record_event(n, m->h->sender, "sealed", detail);
+			goto skip;
+		}
+		content = plain;
+		clen = plain_len;
+	}
 	if (!begin_batch(n))
 		goto out;
 	uint64_t idx = 0;
@@ -442,8 +480,10 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 			  .receipt = d->receipt.data, .rlen = d->receipt.len,
 			  .remote_index = d->ledger_index };
 	e = irn_ledger_append(n->h->ledger, &ent, &idx);
+	if (e == IRN_OK && plain)
+		e = keep_plaintext(n, m->h->message_id.data, plain, plain_len);
 	if (e == IRN_OK)
-		e = derive_incident(n, m, idx, "received", r->accepted_ms, d->ledger_index);
+		e = derive_incident(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
@@ -467,6 +507,10 @@ skip:
 		n->batch_deliveries++;
 	}
 out:
+	if (plain) {
+		sodium_memzero(plain, plain_len);
+		free(plain);
+	}
 	if (r)
 		irnet__receipt__free_unpacked(r, NULL);
 	irn_msg_free(&m);
@@ -647,7 +691,40 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	const char *person = json_string_value(json_object_get(req, "person"));
 	h.signed_by_person = (char *)(person && *person ? person : n->h->cfg.person[0] ? n->h->cfg.person : NULL);
 	h.local_account = (char *)account;
-	irn_err e = irn_envelope_build(n->h->keys, n->h->cfg.network, &h, payload, plen, env, elen);
+	uint8_t *sealed = NULL;
+	size_t slen = 0;
+	irn_err e = IRN_OK;
+	if (h.tlp == IRNET__TLP__TLP_RED) {
+		/* Encrypt for the recipients known now (by id and by role) and
+		 * for ourselves, so the broker can route but never read it. */
+		const char *ids[IRN_MAX_SEALED_KEYS];
+		size_t nid = 0;
+		ids[nid++] = n->h->cfg.id;
+		const irn_roster *r = n->h->roster;
+		for (size_t i = 0; i < r->n_members; i++) {
+			const irn_member *m = &r->members[i];
+			if (!strcmp(m->id, n->h->cfg.id) || !irn_msg_addressed_to(&h, m->id, m->roles) ||
+			    irn_member_has_role(m, IRNET__ROLE__ROLE_BROKER))
+				continue;
+			if (nid == IRN_MAX_SEALED_KEYS) {
+				snprintf(err, errsz, "%s", _("too many recipients for a TLP:RED message"));
+				return IRN_ERR_TOOBIG;
+			}
+			ids[nid++] = m->id;
+		}
+		if (nid == 1) {
+			snprintf(err, errsz, "%s", _("no recipient in the roster to seal the TLP:RED message to"));
+			return IRN_ERR_INVALID;
+		}
+		e = irn_seal(r, n->h->cfg.id, id, ids, nid, payload, plen, &sealed, &slen);
+		if (e != IRN_OK) {
+			snprintf(err, errsz, _("cannot seal the message: %s"), irn_strerror(e));
+			return e;
+		}
+	}
+	e = irn_envelope_build(n->h->keys, n->h->cfg.network, &h, sealed ? sealed : payload,
+			       sealed ? slen : plen, env, elen);
+	free(sealed);
 	if (e != IRN_OK) {
 		snprintf(err, errsz, "%s", irn_strerror(e));
 		return e;
@@ -682,8 +759,10 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 			sqlite3_finalize(st);
 		}
 	}
+	if (e == IRN_OK && h.tlp == IRNET__TLP__TLP_RED)
+		e = keep_plaintext(n, id, payload, plen);
 	if (e == IRN_OK)
-		e = derive_incident(n, chk, idx, "sent", 0, 0);
+		e = derive_incident(n, chk, payload, plen, idx, "sent", 0, 0);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {

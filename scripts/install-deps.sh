@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config git ca-certificates
  libzmq3-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler
  libsqlite3-dev sqlite3 libjansson-dev libinih-dev libcmocka-dev
  gettext tzdata locales clang libclang-rt-14-dev llvm
- python3 python3-zmq python3-nacl procps strace"
+ python3 python3-zmq python3-nacl procps strace gdb"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

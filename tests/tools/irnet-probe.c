@@ -13,6 +13,7 @@
 #include "home.h"
 #include "report.h"
 #include "wire.h"
+#include "seal.h"
 #include "crypto.h"
 #include <time.h>
 
@@ -181,6 +182,28 @@ main(int argc, char **argv)
 		return 1;
 	if (!endpoint)
 		endpoint = home->cfg.broker;
+	if (!strcmp(action, "unseal") && i + 1 < argc) {
+		/* open a TLP:RED envelope (file) with this member's keys: no network */
+		uint8_t *buf = NULL;
+		size_t blen = 0, plen = 0;
+		uint8_t *plain = NULL;
+		if (irn_read_file(argv[i + 1], IRN_MAX_ENVELOPE, &buf, &blen) != IRN_OK)
+			return 1;
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, blen, buf);
+		Irnet__Body *b = e ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+		irn_err ue = b ? irn_unseal(home->keys, home->cfg.id, b->header->sender,
+					    b->header->message_id.data, b->payload.data, b->payload.len,
+					    &plain, &plen) : IRN_ERR_DECODE;
+		puts(ue == IRN_OK ? "UNSEALED" : ue == IRN_ERR_NOTFOUND ? "NOT-A-RECIPIENT" : "CANNOT-UNSEAL");
+		free(plain);
+		if (b)
+			irnet__body__free_unpacked(b, NULL);
+		if (e)
+			irnet__envelope__free_unpacked(e, NULL);
+		free(buf);
+		irn_home_close(&home);
+		return ue == IRN_OK ? 0 : 3;
+	}
 	irn_keys *tk = home->keys, *rk = NULL;
 	if (random_key) {
 		if (irn_keys_generate(&rk) != IRN_OK)
@@ -359,9 +382,9 @@ main(int argc, char **argv)
 		if (got == 0)
 			puts("TIMEOUT");
 		else
-			printf("n %ld p50 %.2f p99 %.2f max %.2f\n", got, ms[got / 2],
+			printf("n %ld p50 %.2f p99 %.2f max %.2f p90 %.2f\n", got, ms[got / 2],
 			       ms[(long)((double)got * 0.99) < got ? (long)((double)got * 0.99) : got - 1],
-			       ms[got - 1]);
+			       ms[got - 1], ms[(long)((double)got * 0.9)]);
 		free(ms);
 	} else if (!strcmp(action, "second")) {
 		/* a second session with a key whose member is already connected */
