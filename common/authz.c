@@ -27,6 +27,7 @@ static const struct {
 	{ IRNET__KIND__KIND_TASK_STATUS, "task-status", R(RESPONDER) | R(OPERATOR) | R(OWNER) },
 	{ IRNET__KIND__KIND_ALERT, "alert", R(COORDINATOR) | R(NATIONAL) },
 	{ IRNET__KIND__KIND_ACKNOWLEDGEMENT, "acknowledgement", EVERY_MEMBER },
+	{ IRNET__KIND__KIND_CHECKPOINT, "checkpoint", EVERY_MEMBER },
 	/* Broker-authored: never accepted from a client as a submission. */
 	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER) },
 	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER) },

@@ -210,15 +210,18 @@ irn_cli_ledger_verify(irn_cli *c, int argc, char **argv)
 	irn_verify_result r;
 	irn_err e = irn_ledger_verify(h->ledger, h->cfg.network, &r);
 	if (c->json) {
-		json_t *o = json_pack("{s:b,s:I,s:I,s:s}", "ok", e == IRN_OK, "entries",
+		json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:I,s:I}", "ok", e == IRN_OK, "entries",
 				      (json_int_t)r.entries, "first_bad", (json_int_t)r.first_bad,
-				      "reason", r.reason);
+				      "reason", r.reason, "checkpoints", (json_int_t)r.checkpoints,
+				      "countersigned", (json_int_t)r.countersigned);
 		char *s = json_dumps(o, JSON_COMPACT);
 		printf("%s\n", s);
 		free(s);
 		json_decref(o);
 	} else if (e == IRN_OK) {
-		printf(_("ledger OK: %llu entries verified\n"), (unsigned long long)r.entries);
+		printf(_("ledger OK: %llu entries verified, %llu checkpoints (%llu countersigned by the broker)\n"),
+		       (unsigned long long)r.entries, (unsigned long long)r.checkpoints,
+		       (unsigned long long)r.countersigned);
 	} else {
 		fprintf(stderr, _("ledger BAD at entry %llu: %s\n"), (unsigned long long)r.first_bad,
 			r.reason);

@@ -143,6 +143,16 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		irnet__receipt__free_unpacked(r, NULL);
 		return why;
 	}
+	case IRNET__KIND__KIND_CHECKPOINT: {
+		Irnet__Checkpoint *c = irnet__checkpoint__unpack(NULL, len, p);
+		if (c == NULL)
+			return "checkpoint does not decode";
+		const char *why = irnet__checkpoint__get_packed_size(c) != len || c->ledger_index == 0 ||
+					  c->head_hash.len != IRN_HASH_LEN
+				  ? "bad checkpoint" : NULL;
+		irnet__checkpoint__free_unpacked(c, NULL);
+		return why;
+	}
 	case IRNET__KIND__KIND_ERROR: {
 		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, len, p);
 		if (r == NULL)

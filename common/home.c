@@ -19,6 +19,7 @@ irn_config_defaults(irn_config *c)
 	c->heartbeat_ms = 2000;
 	c->error_rate = 10;
 	c->member_rate = 500;
+	c->checkpoint_ms = 600000;
 }
 
 #define COPY(field) do { \
@@ -58,6 +59,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "db_max_pages") == 0) {
 		c->db_max_pages = atol(value);
 		return c->db_max_pages >= 0;
+	}
+	if (strcmp(name, "checkpoint_ms") == 0) {
+		c->checkpoint_ms = atoi(value);
+		return c->checkpoint_ms == 0 || c->checkpoint_ms >= 100;
 	}
 	if (strcmp(name, "member_rate") == 0) {
 		c->member_rate = atoi(value);
@@ -153,6 +158,8 @@ irn_home_create(const char *dir, const irn_config *cfg, const uint8_t authority_
 		return e;
 	if ((e = irn_ledger_begin(l)) == IRN_OK) {
 		e = irn_meta_set_blob(l, "authority_pk_init", authority_pk, IRN_PK_LEN);
+		if (e == IRN_OK)
+			e = irn_meta_set_blob(l, "self_id", cfg->id, strlen(cfg->id));
 		if (e == IRN_OK)
 			e = irn_meta_set_blob(l, "authority_pk", authority_pk, IRN_PK_LEN);
 		if (e == IRN_OK)

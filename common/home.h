@@ -25,7 +25,8 @@ typedef struct irn_config {
 	int heartbeat_ms;
 	int error_rate;        /* broker: error replies per member per second */
 	int member_rate;       /* broker: submissions per member per second (burst 2x) */
-	long db_max_pages;     /* cap on the database size in pages (0: none) */
+	long db_max_pages;
+	int checkpoint_ms;     /* node: sign the ledger head this often (0: never) */     /* cap on the database size in pages (0: none) */
 } irn_config;
 
 typedef struct irn_home {

@@ -176,6 +176,10 @@ irn_ledger_rollback(irn_ledger *l)
 	(void)load_head(l);
 }
 
+static void entry_hash(uint8_t out[IRN_HASH_LEN], uint64_t idx, const uint8_t prev[IRN_HASH_LEN],
+		       int type, int64_t accepted_ms, uint64_t roster_version, const uint8_t *data,
+		       size_t len, const uint8_t *receipt, size_t rlen);
+
 static void
 put_u64(crypto_generichash_state *s, uint64_t v)
 {
@@ -190,6 +194,14 @@ put_u32(crypto_generichash_state *s, uint32_t v)
 {
 	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
 	crypto_generichash_update(s, b, 4);
+}
+
+void
+irn_ledger_entry_hash(uint8_t out[IRN_HASH_LEN], uint64_t idx, const uint8_t prev[IRN_HASH_LEN],
+		      int type, int64_t accepted_ms, uint64_t roster_version, const uint8_t *data,
+		      size_t len, const uint8_t *receipt, size_t rlen)
+{
+	entry_hash(out, idx, prev, type, accepted_ms, roster_version, data, len, receipt, rlen);
 }
 
 static void
@@ -475,6 +487,19 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 	uint8_t prev[IRN_HASH_LEN] = { 0 };
 	uint64_t expect = 1;
 	irn_err e = IRN_OK;
+	char self[IRN_MAX_ID + 1] = "";
+	sqlite3_stmt *ms;
+	if (sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k = 'self_id'", -1, &ms, NULL) == SQLITE_OK) {
+		if (sqlite3_step(ms) == SQLITE_ROW && sqlite3_column_text(ms, 0))
+			snprintf(self, sizeof self, "%s", (const char *)sqlite3_column_text(ms, 0));
+		sqlite3_finalize(ms);
+	}
+	/* every entry's hash by index, for the checkpoints */
+	uint8_t (*hashes)[IRN_HASH_LEN] = NULL;
+	size_t hcap = 0;
+	/* our checkpoints' envelope hashes, and whether a receipt names them */
+	struct cp { uint8_t env[IRN_HASH_LEN]; bool signed_; uint64_t idx; } *cps = NULL;
+	size_t ncp = 0, cpcap = 0;
 	while (e == IRN_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
 		int type = sqlite3_column_int(st, 1);
@@ -549,6 +574,51 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 				break;
 			}
 			const char *rw = NULL;
+			if (type == IRN_ENTRY_MESSAGE && self[0] && m->h->kind == IRNET__KIND__KIND_CHECKPOINT &&
+			    !strcmp(m->h->sender, self)) {
+				Irnet__Checkpoint *cp = irnet__checkpoint__unpack(NULL, m->body->payload.len,
+										  m->body->payload.data);
+				bool ok = cp && cp->ledger_index < idx && cp->ledger_index <= hcap &&
+					  cp->head_hash.len == IRN_HASH_LEN &&
+					  !memcmp(hashes[cp->ledger_index - 1], cp->head_hash.data, IRN_HASH_LEN);
+				uint64_t cp_at = cp ? cp->ledger_index : 0;
+				if (cp)
+					irnet__checkpoint__free_unpacked(cp, NULL);
+				if (!ok) {
+					irn_msg_free(&m);
+					e = bad(res, cp_at ? cp_at : idx, "differs from what checkpoint %llu (signed and "
+						"countersigned earlier) says", (unsigned long long)idx);
+					break;
+				}
+				if (ncp == cpcap) {
+					size_t nc = cpcap ? 2 * cpcap : 16;
+					void *np = realloc(cps, nc * sizeof *cps);
+					if (np == NULL) {
+						irn_msg_free(&m);
+						e = bad(res, idx, "out of memory");
+						break;
+					}
+					cps = np;
+					cpcap = nc;
+				}
+				memcpy(cps[ncp].env, m->hash, IRN_HASH_LEN);
+				cps[ncp].signed_ = false;
+				cps[ncp].idx = idx;
+				ncp++;
+				res->checkpoints++;
+			}
+			if (type == IRN_ENTRY_RECEIPT && m->h->kind == IRNET__KIND__KIND_RECEIPT && ncp) {
+				Irnet__Receipt *rp = irnet__receipt__unpack(NULL, m->body->payload.len,
+									    m->body->payload.data);
+				for (size_t k = 0; rp && k < ncp; k++)
+					if (!cps[k].signed_ &&
+					    !memcmp(cps[k].env, rp->envelope_hash.data, IRN_HASH_LEN)) {
+						cps[k].signed_ = true;
+						res->countersigned++;
+					}
+				if (rp)
+					irnet__receipt__free_unpacked(rp, NULL);
+			}
 			if (type == IRN_ENTRY_RECEIPT && m->h->kind != IRNET__KIND__KIND_RECEIPT)
 				rw = "receipt entry holds no receipt";
 			else if (rcpt && rlen)
@@ -563,12 +633,29 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 			break;
 		}
 		memcpy(prev, h, IRN_HASH_LEN);
+		if (idx > hcap) {
+			size_t nc = hcap ? 2 * hcap : 1024;
+			void *np = realloc(hashes, nc * sizeof *hashes);
+			if (np == NULL) {
+				e = bad(res, idx, "out of memory");
+				break;
+			}
+			hashes = np;
+			hcap = nc;
+		}
+		memcpy(hashes[idx - 1], h, IRN_HASH_LEN);
 		expect = idx + 1;
 	}
 	if (e == IRN_OK && rc != SQLITE_DONE)
 		e = bad(res, expect, "database error: %s", sqlite3_errmsg(l->db));
 	sqlite3_finalize(st);
 	irn_roster_free(&roster);
+	/* Every checkpoint but the newest must carry the broker's countersignature. */
+	for (size_t k = 0; e == IRN_OK && k + 1 < ncp; k++)
+		if (!cps[k].signed_)
+			e = bad(res, cps[k].idx, "checkpoint has no broker countersignature (receipts removed?)");
+	free(hashes);
+	free(cps);
 	if (e != IRN_OK)
 		return e;
 	/* The recorded head catches a truncated tail (unless it was rewritten too:

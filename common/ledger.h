@@ -63,6 +63,8 @@ typedef struct irn_verify_result {
 	uint64_t entries;        /* entries checked */
 	uint64_t first_bad;      /* 0 if none */
 	char reason[256];
+	uint64_t checkpoints;    /* this member's checkpoints found and matched */
+	uint64_t countersigned;  /* ... of which the broker countersigned */
 } irn_verify_result;
 
 /*
@@ -75,4 +77,8 @@ typedef struct irn_verify_result {
 irn_err irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res);
 
 irn_err irn_sqlite_err(int rc);
+/* The entry hash formula above (for tools and tests that rebuild a chain). */
+void irn_ledger_entry_hash(uint8_t out[IRN_HASH_LEN], uint64_t idx, const uint8_t prev[IRN_HASH_LEN],
+			   int type, int64_t accepted_ms, uint64_t roster_version, const uint8_t *data,
+			   size_t len, const uint8_t *receipt, size_t rlen);
 #endif

@@ -30,7 +30,8 @@ typedef struct node {
 	void *ctx, *dealer, *mon;
 	int ctl;
 	bool welcomed;
-	int64_t last_hb_ms, last_resend_ms;
+	int64_t last_hb_ms, last_resend_ms, last_cp_ms;
+	uint64_t last_cp_idx;     /* ledger head named by our last checkpoint */
 	uint64_t delivered_upto;  /* stored, maybe not yet committed */
 	uint64_t committed_upto;  /* committed: what we acknowledge */
 	uint64_t next_seq;
@@ -1021,6 +1022,51 @@ expire_queries(node *n)
 			query_reply(&n->queries[i], ctl_error(_("the broker did not answer in time")));
 }
 
+static const char *
+account_name(void)
+{
+	static char name[64];
+	if (name[0] == '\0') {
+		struct passwd pw, *pwp = NULL;
+		char buf[1024];
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &pwp) == 0 && pwp)
+			snprintf(name, sizeof name, "%s", pw.pw_name);
+		else
+			snprintf(name, sizeof name, "uid%u", (unsigned)geteuid());
+	}
+	return name;
+}
+
+/* Sign our ledger head and send it to the broker, which keeps it and
+ * countersigns it with its receipt (tamper evidence, see ledger.h). */
+static void
+checkpoint(node *n, const char *account)
+{
+	n->last_cp_ms = irn_now_ms();
+	uint64_t head;
+	uint8_t hash[IRN_HASH_LEN];
+	irn_ledger_head(n->h->ledger, &head, hash);
+	if (head == 0 || (n->last_cp_idx && head <= n->last_cp_idx + 1))
+		return; /* nothing new but our last checkpoint and its receipt */
+	Irnet__Checkpoint cp = IRNET__CHECKPOINT__INIT;
+	cp.ledger_index = head;
+	cp.head_hash.data = hash;
+	cp.head_hash.len = IRN_HASH_LEN;
+	uint8_t buf[64];
+	size_t len = irnet__checkpoint__pack(&cp, buf);
+	json_t *req = json_pack("{s:s}", "to", n->h->cfg.broker_id);
+	json_t *resp = author(n, req, account, IRNET__KIND__KIND_CHECKPOINT, buf, len,
+			      n->h->cfg.broker_id, 1);
+	if (json_is_true(json_object_get(resp, "ok"))) {
+		n->last_cp_idx = head + 1; /* the checkpoint entry itself */
+		log_info("checkpoint of ledger entry %llu signed and sent", (unsigned long long)head);
+	} else {
+		log_warn(_("cannot make a checkpoint: %s"), json_string_value(json_object_get(resp, "error")));
+	}
+	json_decref(resp);
+	json_decref(req);
+}
+
 static void
 ctl_handle(node *n)
 {
@@ -1120,6 +1166,7 @@ node_daemon_run(irn_home *h)
 		return 1;
 	n.delivered_upto = (uint64_t)irn_meta_get_int(h->ledger, "delivered_upto", 0);
 	n.committed_upto = n.delivered_upto;
+	n.last_cp_ms = irn_now_ms(); /* the first checkpoint after one period */
 	for (size_t i = 0; i < sizeof n.queries / sizeof n.queries[0]; i++)
 		n.queries[i].fd = -1;
 	n.next_seq = (uint64_t)irn_meta_get_int(h->ledger, "next_seq", 1);
@@ -1185,6 +1232,8 @@ node_daemon_run(irn_home *h)
 			ctl_handle(&n);
 		expire_queries(&n);
 		int64_t now = irn_now_ms();
+		if (n.welcomed && h->cfg.checkpoint_ms > 0 && now - n.last_cp_ms >= h->cfg.checkpoint_ms)
+			checkpoint(&n, account_name());
 		if (n.welcomed && n.inflight > 0 && now - n.last_resend_ms > 5000)
 			flush_outbox(&n, true); /* no receipt for 5 s: send again */
 		else

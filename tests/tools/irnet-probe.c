@@ -204,6 +204,78 @@ main(int argc, char **argv)
 		irn_home_close(&home);
 		return ue == IRN_OK ? 0 : 3;
 	}
+	if (!strcmp(action, "rewrite")) {
+		/* An attacker who holds this member's key rewrites its ledger: the
+		 * first message it authored gets new content, re-signed, and every
+		 * hash after it and the recorded head are recomputed. */
+		irn_home_close(&home);
+		if (irn_home_open(hdir, true, false, &home) != IRN_OK)
+			return 1;
+		sqlite3 *db = irn_ledger_db(home->ledger);
+		sqlite3_exec(db, "DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete;"
+			     " DROP TRIGGER IF EXISTS ledger_no_replace; BEGIN", NULL, NULL, NULL);
+		sqlite3_stmt *st;
+		sqlite3_prepare_v2(db, "SELECT idx, data FROM ledger WHERE type = 2 AND sender = ?"
+				   " AND kind = 2 ORDER BY idx LIMIT 1", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, home->cfg.id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			return 1;
+		int64_t first = sqlite3_column_int64(st, 0);
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, (size_t)sqlite3_column_bytes(st, 1),
+							     sqlite3_column_blob(st, 1));
+		sqlite3_finalize(st);
+		Irnet__Body *b = irnet__body__unpack(NULL, e->body.len, e->body.data);
+		static uint8_t forged_text[] = "Nội dung đã bị sửa";
+		uint8_t *orig = b->payload.data;
+		size_t orig_len = b->payload.len;
+		b->payload.data = forged_text;
+		b->payload.len = sizeof forged_text - 1;
+		uint8_t *nenv = NULL;
+		size_t nlen = 0;
+		if (irn_envelope_build(home->keys, home->cfg.network, b->header, b->payload.data,
+				       b->payload.len, &nenv, &nlen) != IRN_OK)
+			return 1;
+		b->payload.data = orig; /* give back what protobuf-c will free */
+		b->payload.len = orig_len;
+		sqlite3_prepare_v2(db, "UPDATE ledger SET data = ? WHERE idx = ?", -1, &st, NULL);
+		sqlite3_bind_blob(st, 1, nenv, (int)nlen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, first);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		free(nenv);
+		/* re-chain everything from there */
+		uint8_t prev[IRN_HASH_LEN] = { 0 }, hh[IRN_HASH_LEN];
+		sqlite3_stmt *sel, *upd;
+		sqlite3_prepare_v2(db, "SELECT idx, type, accepted_ms, roster_version, data, receipt, hash"
+				   " FROM ledger ORDER BY idx", -1, &sel, NULL);
+		sqlite3_prepare_v2(db, "UPDATE ledger SET prev_hash = ?, hash = ? WHERE idx = ?", -1, &upd, NULL);
+		int64_t last = 0;
+		while (sqlite3_step(sel) == SQLITE_ROW) {
+			int64_t ix = sqlite3_column_int64(sel, 0);
+			irn_ledger_entry_hash(hh, (uint64_t)ix, prev, sqlite3_column_int(sel, 1),
+					      sqlite3_column_int64(sel, 2), (uint64_t)sqlite3_column_int64(sel, 3),
+					      sqlite3_column_blob(sel, 4), (size_t)sqlite3_column_bytes(sel, 4),
+					      sqlite3_column_blob(sel, 5), (size_t)sqlite3_column_bytes(sel, 5));
+			sqlite3_reset(upd);
+			sqlite3_bind_blob(upd, 1, prev, IRN_HASH_LEN, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(upd, 2, hh, IRN_HASH_LEN, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(upd, 3, ix);
+			sqlite3_step(upd);
+			memcpy(prev, hh, IRN_HASH_LEN);
+			last = ix;
+		}
+		sqlite3_finalize(sel);
+		sqlite3_finalize(upd);
+		if (irn_meta_set_int(home->ledger, "head_idx", last) != IRN_OK ||
+		    irn_meta_set_blob(home->ledger, "head_hash", prev, IRN_HASH_LEN) != IRN_OK)
+			return 1;
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		irnet__body__free_unpacked(b, NULL);
+		irnet__envelope__free_unpacked(e, NULL);
+		printf("REWRITTEN from entry %lld\n", (long long)first);
+		irn_home_close(&home);
+		return 0;
+	}
 	irn_keys *tk = home->keys, *rk = NULL;
 	if (random_key) {
 		if (irn_keys_generate(&rk) != IRN_OK)
