@@ -9,29 +9,44 @@
 #define REPORTERS (R(OPERATOR) | R(OWNER) | R(COORDINATOR))
 #define EVERY_MEMBER (R(OPERATOR) | R(OWNER) | R(COORDINATOR) | R(RESPONDER) | \
 		      R(STEERING) | R(NATIONAL) | R(AUTHORITY))
+#define RESPONSE (R(OPERATOR) | R(OWNER) | R(COORDINATOR) | R(RESPONDER) | R(STEERING) | \
+		  R(NATIONAL))
+#define UPWARD (R(OWNER) | R(COORDINATOR) | R(STEERING) | R(NATIONAL))
 
+/* The authorization matrix (docs/SECURITY.md): who may send each kind, and
+ * which roles its recipients must have (by role, or members holding one). */
 static const struct {
 	unsigned kind;
 	const char *name;
 	uint32_t senders;
+	uint32_t recipients;
 } matrix[] = {
-	{ IRNET__KIND__KIND_INITIAL_REPORT, "initial-report", REPORTERS },
-	{ IRNET__KIND__KIND_PROGRESS_REPORT, "progress-report", REPORTERS | R(RESPONDER) },
-	{ IRNET__KIND__KIND_RESPONSE_PLAN, "response-plan", REPORTERS },
-	{ IRNET__KIND__KIND_DIRECTION_REQUEST, "direction-request", REPORTERS },
-	{ IRNET__KIND__KIND_SUPPORT_REQUEST, "support-request", REPORTERS },
-	{ IRNET__KIND__KIND_END_REPORT, "end-report", REPORTERS },
+	{ IRNET__KIND__KIND_INITIAL_REPORT, "initial-report", REPORTERS, UPWARD },
+	{ IRNET__KIND__KIND_PROGRESS_REPORT, "progress-report", REPORTERS | R(RESPONDER), RESPONSE },
+	{ IRNET__KIND__KIND_RESPONSE_PLAN, "response-plan", REPORTERS, UPWARD },
+	{ IRNET__KIND__KIND_DIRECTION_REQUEST, "direction-request", REPORTERS, UPWARD },
+	{ IRNET__KIND__KIND_SUPPORT_REQUEST, "support-request", REPORTERS, UPWARD },
+	{ IRNET__KIND__KIND_END_REPORT, "end-report", REPORTERS, UPWARD },
 	{ IRNET__KIND__KIND_CLASSIFICATION, "classification",
-	  R(COORDINATOR) | R(STEERING) | R(NATIONAL) },
-	{ IRNET__KIND__KIND_TASKING, "tasking", R(COORDINATOR) | R(NATIONAL) },
-	{ IRNET__KIND__KIND_TASK_STATUS, "task-status", R(RESPONDER) | R(OPERATOR) | R(OWNER) },
-	{ IRNET__KIND__KIND_ALERT, "alert", R(COORDINATOR) | R(NATIONAL) },
-	{ IRNET__KIND__KIND_ACKNOWLEDGEMENT, "acknowledgement", EVERY_MEMBER },
-	{ IRNET__KIND__KIND_CHECKPOINT, "checkpoint", EVERY_MEMBER },
+	  R(COORDINATOR) | R(STEERING) | R(NATIONAL), RESPONSE },
+	{ IRNET__KIND__KIND_TASKING, "tasking", R(COORDINATOR) | R(NATIONAL), RESPONSE },
+	{ IRNET__KIND__KIND_TASK_STATUS, "task-status", R(RESPONDER) | R(OPERATOR) | R(OWNER), UPWARD },
+	{ IRNET__KIND__KIND_ALERT, "alert", R(COORDINATOR) | R(NATIONAL), EVERY_MEMBER },
+	{ IRNET__KIND__KIND_ACKNOWLEDGEMENT, "acknowledgement", EVERY_MEMBER, EVERY_MEMBER },
+	{ IRNET__KIND__KIND_CHECKPOINT, "checkpoint", EVERY_MEMBER, R(BROKER) },
 	/* Broker-authored: never accepted from a client as a submission. */
-	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER) },
-	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER) },
+	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER), EVERY_MEMBER | R(BROKER) },
+	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER), EVERY_MEMBER | R(BROKER) },
 };
+
+uint32_t
+irn_authz_recipients(unsigned kind)
+{
+	for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++)
+		if (matrix[i].kind == kind)
+			return matrix[i].recipients;
+	return 0;
+}
 
 bool
 irn_authz_may_send(uint32_t roles, unsigned kind)

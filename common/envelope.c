@@ -257,6 +257,21 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		refuse(why, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, "role may not send this kind");
 		goto out;
 	}
+	uint32_t may_receive = irn_authz_recipients(m->h->kind);
+	for (size_t i = 0; i < m->h->n_to_roles; i++)
+		if (!(may_receive & (1u << m->h->to_roles[i]))) {
+			refuse(why, IRNET__ERROR_CODE__ERR_BAD_RECIPIENT,
+			       "a recipient role may not receive this kind");
+			goto out;
+		}
+	for (size_t i = 0; i < m->h->n_to_members; i++) {
+		const irn_member *to = irn_roster_find(r, m->h->to_members[i]);
+		if (to == NULL || !(to->roles & may_receive)) {
+			refuse(why, IRNET__ERROR_CODE__ERR_BAD_RECIPIENT,
+			       to ? "a recipient may not receive this kind" : "unknown recipient");
+			goto out;
+		}
+	}
 	if (irn_domain_verify(m->env->signature.data, IRN_DOMAIN_ENVELOPE, network,
 			      m->env->body.data, m->env->body.len, m->signer->sign_pk) != IRN_OK) {
 		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, "signature does not verify");
