@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,32 @@ job_recv(void *sock, int flags)
 	if (zmq_recv(sock, &j, sizeof j, flags) != (int)sizeof j)
 		return NULL;
 	return j;
+}
+
+void
+broker_event(void *sock, const char *member, const char *reason, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	irn_security_event(member, reason, "%s", detail);
+	if (sock == NULL)
+		return;
+	job *j = job_new(J_EVENT, member ? member : "", 0);
+	if (j == NULL)
+		return;
+	size_t rl = strlen(reason), dl = strlen(detail);
+	j->bytes = malloc(rl + dl + 2);
+	if (j->bytes == NULL) {
+		job_free(j);
+		return;
+	}
+	memcpy(j->bytes, reason, rl + 1);
+	memcpy(j->bytes + rl + 1, detail, dl + 1);
+	j->len = rl + dl + 2;
+	job_send(sock, j);
 }
 
 uint8_t *
@@ -207,7 +234,7 @@ zap_handle(io *x)
 		} else {
 			char hex[65];
 			irn_hex(hex, zmq_msg_data(&f[6]), IRN_PK_LEN);
-			irn_security_event(mid[0] ? mid : NULL, mid[0] ? "revoked" : "unknown-key",
+			broker_event(x->to_commit, mid[0] ? mid : NULL, mid[0] ? "revoked" : "unknown-key",
 					   "CURVE handshake refused from %s, transport key %s", addr, hex);
 		}
 	}
@@ -249,7 +276,7 @@ send_to(io *x, isess *s, const uint8_t *b, size_t n)
 static void
 io_error(io *x, isess *s, unsigned code, const char *reason)
 {
-	irn_security_event(s->member, irn_error_code_name(code), "%s", reason);
+	broker_event(x->to_commit, s->member, irn_error_code_name(code), "%s", reason);
 	if (!error_allowed(x, s))
 		return;
 	size_t len;
@@ -300,7 +327,7 @@ submit_allowed(io *x, isess *s)
 	}
 	s->dropped++;
 	if (now - s->flood_logged_ms >= 1000) {
-		irn_security_event(s->member, "flood",
+		broker_event(x->to_commit, s->member, "flood",
 				   "more than %d submissions a second: %llu refused so far",
 				   x->sh->h->cfg.member_rate, (unsigned long long)s->dropped);
 		s->flood_logged_ms = now;
@@ -343,7 +370,7 @@ sweep_revoked(io *x)
 	for (isess *s = x->sessions; s; s = s->next) {
 		if (!s->alive || irn_member_current(irn_roster_find(x->sh->h->roster, s->member), now))
 			continue;
-		irn_security_event(s->member, "revoked",
+		broker_event(x->to_commit, s->member, "revoked",
 				   "roster %llu revokes this member: its connection is closed",
 				   (unsigned long long)v);
 		cut_off(x, s->fd);
@@ -457,7 +484,7 @@ router_handle(io *x)
 		if (s->alive && s->fd >= 0 && fd != s->fd) {
 			/* The member is already connected: a second live session with
 			 * its key is refused, and the first one keeps working. */
-			irn_security_event(s->member, "second-session",
+			broker_event(x->to_commit, s->member, "second-session",
 					   "a second connection with this member's key while the first is "
 					   "live: possible stolen key; the new connection is cut");
 			cut_off(x, fd);

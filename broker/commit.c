@@ -153,11 +153,33 @@ join_members(const Irnet__Header *h)
 	return s;
 }
 
+/* Security events are kept in the broker's database (not the ledger) for
+ * coordinators to list; they ride in the current batch transaction. */
+static void
+keep_event(committer *c, const char *member, const char *reason, const char *detail)
+{
+	if (!begin(c))
+		return;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+			       "INSERT INTO security_events(time_ms, member, reason, detail)"
+			       " VALUES(?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, irn_now_ms());
+	if (member && *member)
+		sqlite3_bind_text(st, 2, member, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 static void
 refuse(committer *c, job *j, unsigned code, const uint8_t *msgid, const char *reason, bool ex)
 {
 	c->refused++;
-	irn_security_event(j->member, irn_error_code_name(code), "submission refused: %s", reason);
+	broker_event(NULL, j->member, irn_error_code_name(code), "submission refused: %s", reason);
+	keep_event(c, j->member, irn_error_code_name(code), reason);
 	emit_error(c, j->member, j->gen, code, msgid, reason, ex);
 }
 
@@ -467,6 +489,50 @@ handle_ack(committer *c, job *j)
 	pump(c, s);
 }
 
+/* The last 200 security events, for coordinators. */
+static void
+answer_events(committer *c, job *j, Irnet__Answer *a, const irn_member *asker)
+{
+	Irnet__SecurityEvent ev[200], *evp[200];
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	if (asker == NULL || !irn_member_has_role(asker, IRNET__ROLE__ROLE_COORDINATOR)) {
+		a->status = IRNET__ERROR_CODE__ERR_NOT_ALLOWED;
+	} else if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+				      "SELECT time_ms, member, reason, detail FROM (SELECT * FROM"
+				      " security_events ORDER BY id DESC LIMIT 200) ORDER BY id", -1,
+				      &st, NULL) == SQLITE_OK) {
+		while (n < 200 && sqlite3_step(st) == SQLITE_ROW) {
+			irnet__security_event__init(&ev[n]);
+			ev[n].time_ms = sqlite3_column_int64(st, 0);
+			/* column pointers die at the next step: copy */
+			const char *mem = (const char *)sqlite3_column_text(st, 1);
+			const char *det = (const char *)sqlite3_column_text(st, 3);
+			ev[n].member = mem ? strdup(mem) : NULL;
+			ev[n].reason = strdup((const char *)sqlite3_column_text(st, 2));
+			ev[n].detail = det ? strdup(det) : NULL;
+			evp[n] = &ev[n];
+			n++;
+		}
+		a->events = evp;
+		a->n_events = n;
+	}
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ANSWER;
+	p.answer = a;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	if (st)
+		sqlite3_finalize(st);
+	for (size_t i = 0; i < n; i++) {
+		free(ev[i].member);
+		free(ev[i].reason);
+		free(ev[i].detail);
+	}
+	if (pb)
+		emit(c, j->member, j->gen, pb, pl, false);
+}
+
 /* Delivery status of one message: per recipient, accepted / delivered /
  * acknowledged, with times. Only its author or a coordinator may ask. */
 static void
@@ -480,6 +546,10 @@ handle_query(committer *c, job *j)
 	Irnet__RecipientStatus *rs = NULL, **rsp = NULL;
 	size_t n = 0;
 	sqlite3_stmt *st = NULL;
+	if (q->what == IRNET__QUERY_WHAT__QUERY_EVENTS) {
+		answer_events(c, j, &a, asker);
+		return;
+	}
 	if (!q->has_message_id || q->message_id.len != IRN_MSGID_LEN || q->sender == NULL ||
 	    asker == NULL ||
 	    (strcmp(q->sender, j->member) != 0 &&
@@ -574,6 +644,11 @@ handle(committer *c, job *j)
 			s->ready = false;
 		break;
 	}
+	case J_EVENT:
+		if (j->bytes && j->len >= 2)
+			keep_event(c, j->member, (const char *)j->bytes,
+				   (const char *)j->bytes + strlen((const char *)j->bytes) + 1);
+		break;
 	case J_STOP: stop = true; break;
 	default: break;
 	}
@@ -589,7 +664,9 @@ commit_main(void *arg)
 	sqlite3_exec(irn_ledger_db(c.h->ledger),
 		     "CREATE TABLE IF NOT EXISTS ack_log(member TEXT NOT NULL, upto INTEGER NOT NULL,"
 		     " time_ms INTEGER NOT NULL);"
-		     "CREATE INDEX IF NOT EXISTS ack_log_member ON ack_log(member, upto);",
+		     "CREATE INDEX IF NOT EXISTS ack_log_member ON ack_log(member, upto);"
+		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
+		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);
 	bool stop = false;
 	int batch_max = cx->sh->o->batch_max;

@@ -29,6 +29,7 @@ typedef enum {
 	J_QUERY,       /* io -> commit: delivery status */
 	J_SESSION_END, /* io -> commit: the member's connection closed */
 	J_OUT,         /* commit -> io: a packet for a member */
+	J_EVENT,       /* io -> commit: a security event to keep */
 	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
 } job_type;
 
@@ -77,6 +78,11 @@ typedef struct commit_ctx {
 /* Build a broker-signed ERROR envelope packet for member (NULL on failure). */
 uint8_t *broker_error_packet(shared *sh, const char *member, unsigned code,
 			     const uint8_t *msgid, const char *detail, bool exercise, size_t *len);
+/* Log a security event and (io thread) pass it to the commit thread to keep.
+ * sock: the io thread's socket to the commit thread, or NULL in the commit
+ * thread (which stores it itself). */
+void broker_event(void *sock, const char *member, const char *reason, const char *fmt, ...)
+	IRN_PRINTF(4, 5);
 /* Pack a Packet into a new buffer. */
 uint8_t *packet_pack(const Irnet__Packet *p, size_t *len);
 #endif

@@ -767,12 +767,38 @@ node_cmd_outbox(irn_cli *c, int argc, char **argv)
 	return 0;
 }
 
+static int
+broker_events(irn_cli *c)
+{
+	json_t *resp = ask(c, json_pack("{s:s}", "op", "broker-events"), "events");
+	if (resp == NULL)
+		return 1;
+	if (c->json) {
+		print_json(json_object_get(resp, "events"));
+	} else {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(resp, "events"), i, e) {
+			char t[64];
+			irn_fmt_time(t, sizeof t, json_integer_value(json_object_get(e, "time_ms")), NULL);
+			const char *m = json_string_value(json_object_get(e, "member"));
+			const char *d = json_string_value(json_object_get(e, "detail"));
+			printf("%s %-24s %-22s %s\n", t, m ? m : "-",
+			       json_string_value(json_object_get(e, "reason")), d ? d : "");
+		}
+	}
+	json_decref(resp);
+	return 0;
+}
+
 int
 node_cmd_events(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node [--json] events\nList security events: messages this node refused, and why.\n")))
+		_("usage: irnet-node [--json] events [--broker]\nList security events: messages this node refused, and why. With --broker,\nthe broker's: every refusal with member, reason and time (coordinators).\n")))
 		return 0;
+	if (argc >= 2 && !strcmp(argv[1], "--broker"))
+		return broker_events(c);
 	irn_home *h = open_ro(c);
 	if (!h)
 		return 1;

@@ -932,6 +932,8 @@ op_query(node *n, json_t *req, int fd)
 	q.nonce = ++n->next_nonce;
 	if (!strcmp(json_string_value(json_object_get(req, "op")), "members")) {
 		q.what = IRNET__QUERY_WHAT__QUERY_PRESENCE;
+	} else if (!strcmp(json_string_value(json_object_get(req, "op")), "broker-events")) {
+		q.what = IRNET__QUERY_WHAT__QUERY_EVENTS;
 	} else {
 		const char *hex = json_string_value(json_object_get(req, "id"));
 		const char *sender = json_string_value(json_object_get(req, "sender"));
@@ -1006,6 +1008,17 @@ handle_answer(node *n, const Irnet__Answer *a)
 		json_array_append_new(arr, e);
 	}
 	json_object_set_new(o, a->n_recipients || a->has_ledger_index ? "recipients" : "members", arr);
+	json_t *evs = json_array();
+	for (size_t i = 0; i < a->n_events; i++) {
+		const Irnet__SecurityEvent *e = a->events[i];
+		json_t *x = json_pack("{s:I,s:s}", "time_ms", (json_int_t)e->time_ms, "reason", e->reason);
+		if (e->member)
+			json_object_set_new(x, "member", json_string(e->member));
+		if (e->detail)
+			json_object_set_new(x, "detail", json_string(e->detail));
+		json_array_append_new(evs, x);
+	}
+	json_object_set_new(o, "events", evs);
 	if (a->has_ledger_index) {
 		json_object_set_new(o, "ledger_index", json_integer((json_int_t)a->ledger_index));
 		json_object_set_new(o, "accepted_ms", json_integer(a->accepted_ms));
@@ -1104,7 +1117,7 @@ ctl_handle(node *n)
 		resp = op_send(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
-	else if (!strcmp(op, "members") || !strcmp(op, "delivery")) {
+	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events")) {
 		resp = op_query(n, req, fd);
 		if (resp == NULL) { /* the answer comes from the broker later */
 			json_decref(req);

@@ -33,6 +33,10 @@ check "a second session with a connected member's key is cut" eq "$(probe op sec
 check "... and logged as a possible stolen key" grep -q 'reason=second-session' "$T/broker.log"
 check "the first session keeps working" wait_for 5 node_connected "$T" op
 
+check "the coordinator lists the broker's security events" \
+  sh -c "'$NODE' --home '$T/coord' events --broker | grep -q 'ERR_BAD_SIGNATURE'"
+check "... and an operator may not" sh -c "! '$NODE' --home '$T/op' events --broker 2>/dev/null"
+
 check "garbage cuts the sender off" eq "$(probe mallory garbage)" DISCONNECTED
 check "an oversized frame cuts the sender off" eq "$(probe mallory oversize)" DISCONNECTED
 check "a multi-frame message cuts the sender off" eq "$(probe mallory multiframe)" DISCONNECTED
