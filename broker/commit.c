@@ -251,6 +251,9 @@ handle_submit(committer *c, job *j)
 	rc.accepted_ms = now;
 	rc.ledger_index = idx;
 	rc.roster_version = c->h->roster->version;
+	rc.has_roster_hash = true;
+	rc.roster_hash.data = c->h->roster->hash;
+	rc.roster_hash.len = IRN_HASH_LEN;
 	if (hd->sequence != last + 1) {
 		rc.has_expected_sequence = true;
 		rc.expected_sequence = last + 1;
@@ -442,6 +445,9 @@ handle_hello(committer *c, job *j)
 	s->ring_head = 0;
 	Irnet__Welcome w = IRNET__WELCOME__INIT;
 	w.roster_version = c->h->roster->version;
+	w.has_roster_hash = true;
+	w.roster_hash.data = c->h->roster->hash;
+	w.roster_hash.len = IRN_HASH_LEN;
 	w.broker_time_ms = irn_now_ms();
 	w.last_sequence = last_sequence(c, j->member);
 	if (hl->roster_version < c->h->roster->version) {

@@ -43,6 +43,7 @@ typedef struct node {
 		int64_t deadline_ms;
 	} queries[16];
 	uint64_t next_nonce;
+	bool warned_roster;       /* stale or forked broker roster reported */
 	bool in_batch, batch_failed;
 	unsigned batch_stored, batch_receipts, batch_deliveries;
 } node;
@@ -187,6 +188,31 @@ broker_envelope(node *n, const uint8_t *b, size_t len, unsigned kind)
 	return m;
 }
 
+/* The broker names the roster it works with in receipts and its Welcome:
+ * an older one than ours means it withholds a roster (maybe a revocation);
+ * the same version with other bytes means two rosters are going round. */
+static void
+check_broker_roster(node *n, uint64_t version, bool has_hash, const uint8_t *hash, size_t hlen)
+{
+	const irn_roster *r = n->h->roster;
+	char d[160];
+	if (version < r->version) {
+		snprintf(d, sizeof d, "the broker works with roster %llu, older than our %llu: "
+			 "it may be withholding a revocation", (unsigned long long)version,
+			 (unsigned long long)r->version);
+		if (!n->warned_roster)
+			record_event(n, n->h->cfg.broker_id, "stale-roster", d);
+		n->warned_roster = true;
+	} else if (version == r->version && has_hash &&
+		   (hlen != IRN_HASH_LEN || memcmp(hash, r->hash, IRN_HASH_LEN) != 0)) {
+		snprintf(d, sizeof d, "the broker's roster %llu differs from ours with the same version",
+			 (unsigned long long)version);
+		if (!n->warned_roster)
+			record_event(n, n->h->cfg.broker_id, "roster-fork", d);
+		n->warned_roster = true;
+	}
+}
+
 static void
 handle_receipt(node *n, const uint8_t *b, size_t len)
 {
@@ -207,6 +233,8 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 		record_event(n, m->signer->id, "bad-receipt", "receipt names no message of ours");
 		goto out;
 	}
+	check_broker_roster(n, r->roster_version, r->has_roster_hash, r->roster_hash.data,
+			    r->roster_hash.len);
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	if (sqlite3_prepare_v2(db, "SELECT state FROM outbox WHERE message_id = ?", -1, &st,
@@ -529,6 +557,8 @@ handle_welcome(node *n, const Irnet__Welcome *w)
 		else
 			record_event(n, n->h->cfg.broker_id, "roster-refused", why);
 	}
+	check_broker_roster(n, w->roster_version, w->has_roster_hash, w->roster_hash.data,
+			    w->roster_hash.len);
 	int64_t skew = w->broker_time_ms - irn_now_ms();
 	log_info("connected to broker %s (roster %llu, clock skew %lld ms)", n->h->cfg.broker_id,
 		 (unsigned long long)w->roster_version, (long long)skew);

@@ -27,4 +27,13 @@ check "once the owner connects, it acknowledges too" wait_for 15 sh -c "[ \"\$($
 check "a coordinator may ask about another member's message" \
   sh -c "'$NODE' --home '$T/coord' --json delivery $id --sender kontum/op | grep -q acknowledged"
 check "human output names each recipient" sh -c "'$NODE' --home '$T/op' delivery $id | grep -q 'kontum/own'"
+
+# A broker that keeps working with an older roster (withholding a revocation,
+# say) is noticed: receipts name the roster version and hash it uses.
+"$KEYS" roster-add --roster "$T/roster.json" --request "$T/resp.json" --roles responder --name resp --org "Đội ứng cứu" >/dev/null
+"$KEYS" roster-sign --authority "$T/authority" --roster "$T/roster.json" --out "$T/roster-new.bin" >/dev/null
+"$NODE" --home "$T/op" roster-import "$T/roster-new.bin" >/dev/null
+"$NODE" --home "$T/op" message --kind progress-report --text "Sau khi cập nhật danh sách" --to kontum/coord >/dev/null
+check "a node holding a newer roster than the broker's reports it" \
+  wait_for 10 sh -c "'$NODE' --home '$T/op' events | grep -q stale-roster"
 finish
