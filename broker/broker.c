@@ -221,7 +221,8 @@ zap_handle(io *x)
 		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
 		memcpy(addr, zmq_msg_data(&f[3]), al);
 		pthread_rwlock_rdlock(&x->sh->roster_lock);
-		const irn_member *m = irn_roster_find_transport(x->sh->h->roster, zmq_msg_data(&f[6]));
+		const irn_member *m = irn_roster_find_transport(x->sh->h->roster, zmq_msg_data(&f[6]),
+								irn_now_ms());
 		bool ok = m && irn_member_current(m, irn_now_ms());
 		char mid[IRN_MAX_ID + 1] = "";
 		if (m)

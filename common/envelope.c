@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "report.h"
 #include "seal.h"
+#include "canon.h"
 #include "validate.h"
 
 #include <stdlib.h>
@@ -126,7 +127,7 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, len, p);
 		if (r == NULL)
 			return "initial report does not decode";
-		const char *why = irnet__initial_report__get_packed_size(r) != len
+		const char *why = !irn_pb_canonical(&r->base, p, len)
 					  ? "initial report is not in canonical form"
 					  : irn_report_validate(r);
 		irnet__initial_report__free_unpacked(r, NULL);
@@ -136,7 +137,7 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__Receipt *r = irnet__receipt__unpack(NULL, len, p);
 		if (r == NULL)
 			return "receipt does not decode";
-		const char *why = irnet__receipt__get_packed_size(r) != len ? "receipt not canonical" : NULL;
+		const char *why = !irn_pb_canonical(&r->base, p, len) ? "receipt not canonical" : NULL;
 		if (r->envelope_hash.len != IRN_HASH_LEN || r->message_id.len != IRN_MSGID_LEN ||
 		    !irn_member_id_ok(r->sender) || r->ledger_index == 0)
 			why = "bad receipt";
@@ -147,7 +148,7 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__Checkpoint *c = irnet__checkpoint__unpack(NULL, len, p);
 		if (c == NULL)
 			return "checkpoint does not decode";
-		const char *why = irnet__checkpoint__get_packed_size(c) != len || c->ledger_index == 0 ||
+		const char *why = !irn_pb_canonical(&c->base, p, len) || c->ledger_index == 0 ||
 					  c->head_hash.len != IRN_HASH_LEN
 				  ? "bad checkpoint" : NULL;
 		irnet__checkpoint__free_unpacked(c, NULL);
@@ -157,7 +158,7 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, len, p);
 		if (r == NULL)
 			return "error reply does not decode";
-		const char *why = irnet__error_reply__get_packed_size(r) != len ? "error reply not canonical"
+		const char *why = !irn_pb_canonical(&r->base, p, len) ? "error reply not canonical"
 										 : short_text(r->detail);
 		if (!why && r->has_message_id && r->message_id.len != IRN_MSGID_LEN)
 			why = "bad message id";
@@ -199,9 +200,9 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope does not decode");
 		goto out;
 	}
-	if (irnet__envelope__get_packed_size(m->env) != len) {
-		/* unknown or repeated fields: the hash would change while the
-		 * signature still verifies */
+	if (!irn_pb_canonical(&m->env->base, buf, len)) {
+		/* unknown, reordered or repeated fields: bytes nobody signed would
+		 * ride along into every ledger under a valid signature */
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope is not in canonical form");
 		goto out;
 	}
@@ -209,7 +210,8 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "bad key id or signature length");
 		goto out;
 	}
-	m->signer = irn_roster_find_key_id(r, m->env->signer_key_id.data);
+	const uint8_t *signer_pk = NULL;
+	m->signer = irn_roster_find_signer(r, m->env->signer_key_id.data, at_ms, &signer_pk);
 	if (m->signer == NULL) {
 		refuse(why, IRNET__ERROR_CODE__ERR_UNKNOWN_MEMBER, "signer key not in roster");
 		goto out;
@@ -229,10 +231,10 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		goto out;
 	}
 	m->h = m->body->header;
-	/* protobuf-c keeps strings NUL-terminated without their length: a string
-	 * with an embedded NUL re-encodes shorter. Refuse any body that does not
-	 * re-encode to its own size (embedded NULs, non-minimal encodings). */
-	if (irnet__body__get_packed_size(m->body) != m->env->body.len) {
+	/* Canonical form only (canon.h): no unknown fields, exact re-encoding.
+	 * protobuf-c keeps strings as C strings, so an embedded NUL would
+	 * otherwise hide the rest of a string from every check. */
+	if (!irn_pb_canonical(&m->body->base, m->env->body.data, m->env->body.len)) {
 		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "body is not in canonical form");
 		goto out;
 	}
@@ -273,7 +275,7 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		}
 	}
 	if (irn_domain_verify(m->env->signature.data, IRN_DOMAIN_ENVELOPE, network,
-			      m->env->body.data, m->env->body.len, m->signer->sign_pk) != IRN_OK) {
+			      m->env->body.data, m->env->body.len, signer_pk) != IRN_OK) {
 		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, "signature does not verify");
 		goto out;
 	}

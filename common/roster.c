@@ -1,6 +1,7 @@
 /* roster.c - decode, verify and query the authority-signed roster. */
 #include "roster.h"
 #include "crypto.h"
+#include "canon.h"
 #include "keys.h"
 #include "validate.h"
 #include "irnet.pb-c.h"
@@ -89,6 +90,18 @@ fill_member(irn_member *m, const Irnet__Member *pm)
 	m->valid_until_ms = pm->valid_until_ms;
 	m->revoked = pm->revoked;
 	m->revoked_ms = pm->has_revoked_ms ? pm->revoked_ms : 0;
+	if (pm->n_previous > IRN_MAX_PREVIOUS_KEYS)
+		return IRN_ERR_INVALID;
+	for (size_t i = 0; i < pm->n_previous; i++) {
+		const Irnet__PreviousKeys *pk = pm->previous[i];
+		if (pk->sign_pk.len != IRN_PK_LEN || pk->transport_pk.len != IRN_PK_LEN)
+			return IRN_ERR_INVALID;
+		memcpy(m->prev[i].sign_pk, pk->sign_pk.data, IRN_PK_LEN);
+		memcpy(m->prev[i].transport_pk, pk->transport_pk.data, IRN_PK_LEN);
+		irn_key_id(m->prev[i].key_id, m->prev[i].sign_pk);
+		m->prev[i].until_ms = pk->until_ms;
+	}
+	m->n_prev = pm->n_previous;
 	m->display_name = strdup(pm->display_name);
 	m->organisation = strdup(pm->organisation);
 	m->endpoint = pm->endpoint ? strdup(pm->endpoint) : NULL;
@@ -105,7 +118,7 @@ roster_from_body(const uint8_t *body, size_t blen, irn_roster **out)
 	if (rb == NULL)
 		return IRN_ERR_DECODE;
 	irn_err e = IRN_OK;
-	if (irnet__roster_body__get_packed_size(rb) != blen) { /* embedded NULs */
+	if (!irn_pb_canonical(&rb->base, body, blen)) { /* canon.h */
 		irnet__roster_body__free_unpacked(rb, NULL);
 		return IRN_ERR_INVALID;
 	}
@@ -197,6 +210,10 @@ irn_roster_parse(const uint8_t *buf, size_t len, const uint8_t pinned[IRN_PK_LEN
 		return IRN_ERR_DECODE;
 	irn_err e = IRN_OK;
 	uint8_t key[IRN_PK_LEN];
+	if (!irn_pb_canonical(&sr->base, buf, len)) {
+		e = IRN_ERR_INVALID;
+		goto out;
+	}
 	memcpy(key, pinned, IRN_PK_LEN);
 	if (sr->signature.len != IRN_SIG_LEN || sr->n_rotations > IRN_MAX_ROTATIONS) {
 		e = IRN_ERR_INVALID;
@@ -292,11 +309,37 @@ irn_roster_find_key_id(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN])
 }
 
 const irn_member *
-irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN])
+irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN], int64_t now_ms)
 {
-	for (size_t i = 0; r && i < r->n_members; i++)
-		if (sodium_memcmp(r->members[i].transport_pk, pk, IRN_PK_LEN) == 0)
-			return &r->members[i];
+	for (size_t i = 0; r && i < r->n_members; i++) {
+		const irn_member *m = &r->members[i];
+		if (sodium_memcmp(m->transport_pk, pk, IRN_PK_LEN) == 0)
+			return m;
+		for (size_t k = 0; k < m->n_prev; k++)
+			if (now_ms < m->prev[k].until_ms &&
+			    sodium_memcmp(m->prev[k].transport_pk, pk, IRN_PK_LEN) == 0)
+				return m;
+	}
+	return NULL;
+}
+
+const irn_member *
+irn_roster_find_signer(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN], int64_t at_ms,
+		       const uint8_t **pk)
+{
+	for (size_t i = 0; r && i < r->n_members; i++) {
+		const irn_member *m = &r->members[i];
+		if (memcmp(m->key_id, kid, IRN_KEYID_LEN) == 0) {
+			*pk = m->sign_pk;
+			return m;
+		}
+		for (size_t k = 0; k < m->n_prev; k++)
+			if (at_ms < m->prev[k].until_ms &&
+			    memcmp(m->prev[k].key_id, kid, IRN_KEYID_LEN) == 0) {
+				*pk = m->prev[k].sign_pk;
+				return m;
+			}
+	}
 	return NULL;
 }
 

@@ -6,6 +6,15 @@
 /* Role bits: 1u << Irnet__Role value. */
 #define IRN_ROLE_BIT(r) (1u << (unsigned)(r))
 
+#define IRN_MAX_PREVIOUS_KEYS 4
+
+typedef struct irn_prev_keys {
+	uint8_t sign_pk[IRN_PK_LEN];
+	uint8_t key_id[IRN_KEYID_LEN];
+	uint8_t transport_pk[IRN_PK_LEN];
+	int64_t until_ms;
+} irn_prev_keys;
+
 typedef struct irn_member {
 	char id[IRN_MAX_ID + 1];
 	char *display_name;
@@ -17,6 +26,8 @@ typedef struct irn_member {
 	uint8_t transport_pk[IRN_PK_LEN];
 	int64_t valid_from_ms, valid_until_ms, revoked_ms;
 	bool revoked;
+	size_t n_prev;
+	irn_prev_keys prev[IRN_MAX_PREVIOUS_KEYS]; /* rotated out, valid until */
 } irn_member;
 
 typedef struct irn_roster {
@@ -53,7 +64,13 @@ irn_err irn_roster_newer(const irn_roster *held, const irn_roster *cand);
 
 const irn_member *irn_roster_find(const irn_roster *r, const char *id);
 const irn_member *irn_roster_find_key_id(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN]);
-const irn_member *irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN]);
+/* By current transport key, or a previous one still within its overlap at now_ms. */
+const irn_member *irn_roster_find_transport(const irn_roster *r, const uint8_t pk[IRN_PK_LEN],
+					    int64_t now_ms);
+/* The member whose current signing key, or a previous one valid at at_ms,
+ * has this key id; *pk receives the key to verify with. */
+const irn_member *irn_roster_find_signer(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN],
+					 int64_t at_ms, const uint8_t **pk);
 /* Within [valid_from, valid_until) and not revoked at now_ms (a revocation
  * with revoked_ms counts from then on; without it, at all times). */
 bool irn_member_current(const irn_member *m, int64_t now_ms);

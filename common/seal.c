@@ -2,6 +2,7 @@
  * (libsodium high-level APIs only). */
 #include "seal.h"
 #include "validate.h"
+#include "canon.h"
 #include "irnet.pb-c.h"
 
 #include <stdlib.h>
@@ -113,7 +114,7 @@ decode(const uint8_t *p, size_t len, const char **why)
 		*why = "sealed payload does not decode";
 		return NULL;
 	}
-	if (irnet__sealed__get_packed_size(s) != len)
+	if (!irn_pb_canonical(&s->base, p, len))
 		*why = "sealed payload is not in canonical form";
 	else if (s->nonce.len != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 		*why = "bad nonce";

@@ -31,7 +31,7 @@ exercise(const irn_roster *r)
 		FUZZ_CHECK(i == 0 || strcmp(r->members[i - 1].id, m->id) < 0);
 		FUZZ_CHECK(irn_roster_find(r, m->id) == m);
 		FUZZ_CHECK(irn_roster_find_key_id(r, m->key_id) == m);
-		FUZZ_CHECK(irn_roster_find_transport(r, m->transport_pk) == m);
+		FUZZ_CHECK(irn_roster_find_transport(r, m->transport_pk, 0) == m);
 		(void)irn_member_current(m, FUZZ_NOW_MS);
 		(void)irn_member_has_role(m, IRNET__ROLE__ROLE_BROKER);
 	}

@@ -30,10 +30,12 @@ usage(FILE *f)
 		"      and print its public key: every member pins it at init\n"
 		"  roster-add --roster FILE.json --request MEMBER.json --roles R1,R2\n"
 		"             --name NAME --org ORG [--endpoint URL] [--network NET]\n"
-		"             [--valid-days N]\n"
+		"             [--valid-days N] [--overlap-seconds N]\n"
 		"      add a member (from its `whoami` output) to the roster draft;\n"
 		"      roles: operator owner coordinator responder steering national\n"
-		"      authority broker. Raises the draft's version.\n"
+		"      authority broker. Raises the draft's version. Adding a member\n"
+		"      again with new keys rotates them: the old ones stay valid for the\n"
+		"      overlap (default 7 days).\n"
 		"  roster-revoke --roster FILE.json --id ID\n"
 		"      mark a member revoked from now on. Raises the draft's version.\n"
 		"  roster-sign --authority DIR --roster FILE.json --out FILE\n"
@@ -165,10 +167,29 @@ cmd_roster_add(int argc, char **argv)
 	size_t i;
 	json_t *v;
 	json_array_foreach(ms, i, v) {
-		if (!strcmp(json_string_value(json_object_get(v, "id")) ?: "", id)) {
-			json_array_remove(ms, i);
-			break;
+		if (strcmp(json_string_value(json_object_get(v, "id")) ?: "", id) != 0)
+			continue;
+		/* The member rotated its keys: the old ones stay valid for the
+		 * overlap, so it can switch without a gap. */
+		json_t *prev = json_object_get(v, "previous");
+		prev = prev ? json_incref(prev) : json_array();
+		const char *os = json_string_value(json_object_get(v, "sign_pk"));
+		const char *ns = json_string_value(json_object_get(m, "sign_pk"));
+		if (os && ns && strcmp(os, ns) != 0) {
+			const char *ov = arg(argc, argv, "--overlap-seconds");
+			long overlap = ov ? strtol(ov, NULL, 10) : 7 * 86400;
+			json_array_append_new(prev, json_pack("{s:O,s:O,s:I}", "sign_pk",
+				json_object_get(v, "sign_pk"), "transport_pk", json_object_get(v, "transport_pk"),
+				"until_ms", (json_int_t)(now + (int64_t)overlap * 1000)));
+			while (json_array_size(prev) > IRN_MAX_PREVIOUS_KEYS)
+				json_array_remove(prev, 0);
+			printf(_("%s: new keys; the old ones stay valid for %ld seconds\n"), id, overlap);
 		}
+		if (json_array_size(prev))
+			json_object_set(m, "previous", prev);
+		json_decref(prev);
+		json_array_remove(ms, i);
+		break;
 	}
 	json_array_append_new(ms, m);
 	json_decref(q);
@@ -238,7 +259,9 @@ cmd_roster_sign(int argc, char **argv)
 	Irnet__Member **mp = calloc(n, sizeof *mp);
 	uint8_t (*keys)[2][IRN_PK_LEN] = calloc(n, sizeof *keys);
 	uint32_t (*roles)[IRN_MAX_ROLES_IN_LIST] = calloc(n, sizeof *roles);
-	bool ok = mem && mp && keys && roles;
+	Irnet__PreviousKeys **prevs = calloc(n, sizeof *prevs);
+	uint8_t (**prevkeys)[2][IRN_PK_LEN] = calloc(n, sizeof *prevkeys);
+	bool ok = mem && mp && keys && roles && prevs && prevkeys;
 	for (size_t i = 0; ok && i < n; i++) {
 		json_t *m = json_array_get(ms, i);
 		irnet__member__init(&mem[i]);
@@ -262,6 +285,37 @@ cmd_roster_sign(int argc, char **argv)
 				ok = false;
 			}
 			roles[i][j] = (uint32_t)ro;
+		}
+		json_t *pv = json_object_get(m, "previous");
+		size_t np = json_array_size(pv);
+		if (np > IRN_MAX_PREVIOUS_KEYS) {
+			fail(_("member %s has too many previous keys"), mem[i].id);
+			ok = false;
+			break;
+		}
+		if (np) {
+			mem[i].previous = calloc(np, sizeof *mem[i].previous);
+			prevs[i] = calloc(np, sizeof *prevs[i]);
+			prevkeys[i] = calloc(np, sizeof *prevkeys[i]);
+			if (!mem[i].previous || !prevs[i] || !prevkeys[i]) {
+				ok = false;
+				break;
+			}
+			for (size_t k = 0; k < np; k++) {
+				json_t *pk = json_array_get(pv, k);
+				irnet__previous_keys__init(&prevs[i][k]);
+				if (hexfield(pk, "sign_pk", prevkeys[i][k][0]) ||
+				    hexfield(pk, "transport_pk", prevkeys[i][k][1])) {
+					fail(_("member %s has a bad previous key"), mem[i].id);
+					ok = false;
+					break;
+				}
+				prevs[i][k].sign_pk = (ProtobufCBinaryData){ IRN_PK_LEN, prevkeys[i][k][0] };
+				prevs[i][k].transport_pk = (ProtobufCBinaryData){ IRN_PK_LEN, prevkeys[i][k][1] };
+				prevs[i][k].until_ms = json_integer_value(json_object_get(pk, "until_ms"));
+				mem[i].previous[k] = &prevs[i][k];
+			}
+			mem[i].n_previous = np;
 		}
 		mem[i].roles = roles[i];
 		mem[i].n_roles = json_array_size(rl);
@@ -340,6 +394,13 @@ cmd_roster_sign(int argc, char **argv)
 			irnet__authority_rotation__free_unpacked(rots[i], NULL);
 		free(body);
 	}
+	for (size_t i = 0; mem && prevs && prevkeys && i < n; i++) {
+		free(mem[i].previous);
+		free(prevs[i]);
+		free(prevkeys[i]);
+	}
+	free(prevs);
+	free(prevkeys);
 	free(mem);
 	free(mp);
 	free(keys);

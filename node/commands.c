@@ -468,6 +468,47 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* ---- key rotation ---- */
+
+int
+node_cmd_rotate_keys(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node rotate-keys\nMake new signing and transport keys in HOME/keys/next (mode 0600) and\nprint the request for the authority. The daemon switches to them by itself\nas soon as a roster names them; the old keys stay valid for the overlap the\nauthority grants and are kept in HOME/keys/old-TIME for history.\n")))
+		return 0;
+	char dir[1100];
+	snprintf(dir, sizeof dir, "%s/keys/next", c->home);
+	irn_keys *k = NULL;
+	irn_err e = irn_mkdir_p(dir, 0700);
+	if (e == IRN_OK)
+		e = irn_keys_generate(&k);
+	if (e == IRN_OK)
+		e = irn_keys_save(k, dir);
+	if (e != IRN_OK) {
+		fprintf(stderr, _("irnet-node rotate-keys: cannot make keys in %s: %s\n"), dir,
+			e == IRN_ERR_EXISTS ? _("new keys are already waiting there") : irn_strerror(e));
+		irn_keys_free(&k);
+		return 1;
+	}
+	irn_config cfg;
+	char path[1100];
+	snprintf(path, sizeof path, "%s/irnet.conf", c->home);
+	if (irn_config_load(path, &cfg) != IRN_OK) {
+		irn_keys_free(&k);
+		return 1;
+	}
+	char sp[65], tp[65], fp[48];
+	irn_hex(sp, k->sign_pk, IRN_PK_LEN);
+	irn_hex(tp, k->box_pk, IRN_PK_LEN);
+	irn_fingerprint(fp, k->sign_pk);
+	irn_keys_free(&k);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", cfg.id, "network", cfg.network, "sign_pk",
+			      sp, "transport_pk", tp, "fingerprint", fp);
+	print_json(o);
+	json_decref(o);
+	return 0;
+}
+
 /* ---- reads ---- */
 
 static irn_home *

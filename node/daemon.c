@@ -44,6 +44,10 @@ typedef struct node {
 	} queries[16];
 	uint64_t next_nonce;
 	bool warned_roster;       /* stale or forked broker roster reported */
+	char endpoint[256];
+	uint8_t server_pk[IRN_PK_LEN];
+	unsigned connections;
+	uint64_t seen_roster_idx;
 	bool in_batch, batch_failed;
 	unsigned batch_stored, batch_receipts, batch_deliveries;
 } node;
@@ -1187,6 +1191,98 @@ ctl_listen(node *n)
 	return 0;
 }
 
+/* The DEALER to the broker (CURVE client with our transport key) and its
+ * monitor. Called again after a key rotation. */
+static int
+connect_broker(node *n, const char *endpoint, const uint8_t server_pk[IRN_PK_LEN])
+{
+	n->dealer = zmq_socket(n->ctx, ZMQ_DEALER);
+	int zero = 0, hb = n->h->cfg.heartbeat_ms, hbt = 3 * n->h->cfg.heartbeat_ms, ivl = 200,
+	    ivlmax = 5000, hwm = 100000, imm = 1;
+	int64_t maxmsg = IRN_MAX_FRAME_OUT;
+	zmq_setsockopt(n->dealer, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(n->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(n->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(n->dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+	zmq_setsockopt(n->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
+	zmq_setsockopt(n->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+	zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+	zmq_setsockopt(n->dealer, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
+	zmq_setsockopt(n->dealer, ZMQ_IMMEDIATE, &imm, sizeof imm);
+	char monep[64];
+	snprintf(monep, sizeof monep, "inproc://monitor-%d-%u", (int)getpid(), ++n->connections);
+	zmq_socket_monitor(n->dealer, monep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+			   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+			   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+	n->mon = zmq_socket(n->ctx, ZMQ_PAIR);
+	zmq_connect(n->mon, monep);
+	if (endpoint != n->endpoint) { /* a reconnect passes our own copies */
+		snprintf(n->endpoint, sizeof n->endpoint, "%s", endpoint);
+		memcpy(n->server_pk, server_pk, IRN_PK_LEN);
+	}
+	if (irn_curve_client(n->dealer, n->h->keys, server_pk) != 0 ||
+	    zmq_connect(n->dealer, endpoint) != 0) {
+		log_error(_("cannot connect to %s: %s"), endpoint, zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+disconnect_broker(node *n)
+{
+	zmq_socket_monitor(n->dealer, NULL, 0);
+	zmq_close(n->mon);
+	zmq_close(n->dealer);
+	n->welcomed = false;
+}
+
+/* Key rotation: once the roster in force names the keys waiting in
+ * keys/next as ours, switch to them (the old ones move to keys/old-TIME,
+ * kept for history) and reconnect with the new transport key. */
+static void
+maybe_switch_keys(node *n)
+{
+	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
+	if (self == NULL || memcmp(self->sign_pk, n->h->keys->sign_pk, IRN_PK_LEN) == 0)
+		return;
+	char next[1100], cur[1100], old[1100];
+	snprintf(next, sizeof next, "%s/keys/next", n->h->dir);
+	snprintf(cur, sizeof cur, "%s/keys", n->h->dir);
+	irn_keys *nk = NULL;
+	if (irn_keys_load(next, &nk) != IRN_OK)
+		return;
+	if (memcmp(nk->sign_pk, self->sign_pk, IRN_PK_LEN) != 0) {
+		irn_keys_free(&nk);
+		return;
+	}
+	/* keys/{sign,transport}.{key,pub} move to keys/old-TIME, those in keys/next to keys */
+	snprintf(old, sizeof old, "%s/keys/old-%lld", n->h->dir, (long long)irn_now_ms());
+	static const char *const files[] = { "sign.key", "transport.key", "sign.pub", "transport.pub" };
+	if (irn_mkdir_p(old, 0700) != IRN_OK) {
+		irn_keys_free(&nk);
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		char a[1200], b[1200];
+		snprintf(a, sizeof a, "%s/%s", cur, files[i]);
+		snprintf(b, sizeof b, "%s/%s", old, files[i]);
+		if (rename(a, b) != 0)
+			log_error("rename %s: %s", a, strerror(errno));
+		snprintf(a, sizeof a, "%s/%s", next, files[i]);
+		snprintf(b, sizeof b, "%s/%s", cur, files[i]);
+		if (rename(a, b) != 0)
+			log_error("rename %s: %s", a, strerror(errno));
+	}
+	rmdir(next);
+	irn_keys_free(&n->h->keys);
+	n->h->keys = nk;
+	log_warn(_("the roster now names our new keys: switched to them (old keys kept in %s)"), old);
+	disconnect_broker(n);
+	if (connect_broker(n, n->endpoint, n->server_pk) != 0)
+		log_error(_("cannot reconnect with the new keys"));
+}
+
 int
 node_daemon_run(irn_home *h)
 {
@@ -1216,32 +1312,9 @@ node_daemon_run(irn_home *h)
 	if (ctl_listen(&n) != 0)
 		return 1;
 	n.ctx = zmq_ctx_new();
-	n.dealer = zmq_socket(n.ctx, ZMQ_DEALER);
-	int zero = 0, hb = h->cfg.heartbeat_ms, hbt = 3 * h->cfg.heartbeat_ms, ivl = 200, ivlmax = 5000;
-	int64_t maxmsg = IRN_MAX_FRAME_OUT;
-	int hwm = 100000;
-	zmq_setsockopt(n.dealer, ZMQ_LINGER, &zero, sizeof zero);
-	zmq_setsockopt(n.dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(n.dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(n.dealer, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
-	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-	zmq_setsockopt(n.dealer, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
-	zmq_setsockopt(n.dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
-	zmq_setsockopt(n.dealer, ZMQ_RECONNECT_IVL_MAX, &ivlmax, sizeof ivlmax);
-	int imm = 1;
-	zmq_setsockopt(n.dealer, ZMQ_IMMEDIATE, &imm, sizeof imm);
-	char monep[64];
-	snprintf(monep, sizeof monep, "inproc://monitor-%d", (int)getpid());
-	zmq_socket_monitor(n.dealer, monep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-			   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-			   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
-	n.mon = zmq_socket(n.ctx, ZMQ_PAIR);
-	zmq_connect(n.mon, monep);
-	if (irn_curve_client(n.dealer, h->keys, br->transport_pk) != 0 ||
-	    zmq_connect(n.dealer, endpoint) != 0) {
-		log_error(_("cannot connect to %s: %s"), endpoint, zmq_strerror(errno));
+	if (connect_broker(&n, endpoint, br->transport_pk) != 0)
 		return 1;
-	}
+	n.seen_roster_idx = h->roster_idx;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -1274,6 +1347,10 @@ node_daemon_run(irn_home *h)
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_handle(&n);
 		expire_queries(&n);
+		if (h->roster_idx != n.seen_roster_idx) {
+			n.seen_roster_idx = h->roster_idx;
+			maybe_switch_keys(&n);
+		}
 		int64_t now = irn_now_ms();
 		if (n.welcomed && h->cfg.checkpoint_ms > 0 && now - n.last_cp_ms >= h->cfg.checkpoint_ms)
 			checkpoint(&n, account_name());
@@ -1300,9 +1377,7 @@ node_daemon_run(irn_home *h)
 		if (n.queries[i].fd >= 0)
 			query_reply(&n.queries[i], ctl_error(_("the daemon is stopping")));
 	close(n.ctl);
-	zmq_socket_monitor(n.dealer, NULL, 0);
-	zmq_close(n.mon);
-	zmq_close(n.dealer);
+	disconnect_broker(&n);
 	zmq_ctx_term(n.ctx);
 	return 0;
 }

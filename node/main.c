@@ -21,6 +21,7 @@ usage(FILE *f)
 		"                        create this node's home, keys and ledger\n"
 		"  whoami                print this member's public keys (for the roster)\n"
 		"  roster-import FILE    verify and store a signed roster\n"
+		"  rotate-keys           make new keys; switch when the roster names them\n"
 		"  run                   the daemon (foreground; stop with SIGTERM)\n"
 		"  report ...            sign and send an initial incident report (Form 03)\n"
 		"  message ...           sign and send another kind of message (text body)\n"
@@ -80,6 +81,8 @@ main(int argc, char **argv)
 		return node_cmd_report(&c, argc, argv);
 	if (!strcmp(cmd, "message"))
 		return node_cmd_message(&c, argc, argv);
+	if (!strcmp(cmd, "rotate-keys"))
+		return node_cmd_rotate_keys(&c, argc, argv);
 	if (!strcmp(cmd, "members"))
 		return node_cmd_members(&c, argc, argv);
 	if (!strcmp(cmd, "delivery"))

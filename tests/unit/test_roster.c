@@ -114,7 +114,7 @@ test_valid(void **state)
 	uint8_t kid[IRN_KEYID_LEN];
 	irn_key_id(kid, f->owner->sign_pk);
 	assert_ptr_equal(irn_roster_find_key_id(r, kid), ow);
-	assert_ptr_equal(irn_roster_find_transport(r, f->op->box_pk), op);
+	assert_ptr_equal(irn_roster_find_transport(r, f->op->box_pk, irn_now_ms()), op);
 	irn_key_id(kid, f->a->sign_pk);
 	assert_null(irn_roster_find_key_id(r, kid));
 	irn_roster_free(&r);
