@@ -34,6 +34,8 @@ static const struct {
 	{ IRNET__KIND__KIND_ALERT, "alert", R(COORDINATOR) | R(NATIONAL), EVERY_MEMBER },
 	{ IRNET__KIND__KIND_ACKNOWLEDGEMENT, "acknowledgement", EVERY_MEMBER, EVERY_MEMBER },
 	{ IRNET__KIND__KIND_CHECKPOINT, "checkpoint", EVERY_MEMBER, R(BROKER) },
+	{ IRNET__KIND__KIND_TRANSITION, "transition",
+	  R(OPERATOR) | R(OWNER) | R(COORDINATOR) | R(STEERING) | R(NATIONAL), RESPONSE },
 	/* Broker-authored: never accepted from a client as a submission. */
 	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER), EVERY_MEMBER | R(BROKER) },
 	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER), EVERY_MEMBER | R(BROKER) },

@@ -5,6 +5,7 @@
 #include "report.h"
 #include "seal.h"
 #include "canon.h"
+#include "workflow.h"
 #include "validate.h"
 
 #include <stdlib.h>
@@ -144,6 +145,9 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		irnet__receipt__free_unpacked(r, NULL);
 		return why;
 	}
+	case IRNET__KIND__KIND_CLASSIFICATION:
+	case IRNET__KIND__KIND_TRANSITION:
+		return irn_transition_validate(kind, p, len);
 	case IRNET__KIND__KIND_CHECKPOINT: {
 		Irnet__Checkpoint *c = irnet__checkpoint__unpack(NULL, len, p);
 		if (c == NULL)

@@ -5,6 +5,7 @@
 #include "envelope.h"
 #include "keys.h"
 #include "report.h"
+#include "workflow.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -468,6 +469,108 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 	return 0;
 }
 
+/* ---- the incident lifecycle ---- */
+
+/* Full incident id from a unique prefix of at least 6 hex digits. */
+static int
+resolve_incident(irn_cli *c, const char *prefix, char out[33])
+{
+	irn_home *h = NULL;
+	if (strlen(prefix) < 6 || strlen(prefix) > 32 || irn_home_open(c->home, false, true, &h) != IRN_OK)
+		return -1;
+	sqlite3_stmt *st;
+	int found = 0;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT hex(message_id) FROM incidents"
+			       " WHERE substr(hex(message_id), 1, ?) = upper(?) LIMIT 2", -1, &st,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, (int)strlen(prefix));
+		sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			found++;
+			snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_finalize(st);
+	}
+	irn_home_close(&h);
+	for (char *p = out; found == 1 && *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	return found == 1 ? 0 : -1;
+}
+
+static const char transition_help[] = N_(
+"usage: irnet-node transition ID --to STATE [--reason TEXT]\n"
+"                             [--severity normal|serious] [--merged-into ID]\n"
+"       irnet-node classify ID --severity normal|serious --reason TEXT\n"
+"\n"
+"Move an incident to another state of its lifecycle:\n"
+"  reported -> acknowledged -> classified -> responding -> resolved -> closed,\n"
+"  withdrawn (the reporter or a coordinator, before classification),\n"
+"  merged (into another incident: --merged-into), and reopening a resolved\n"
+"  or closed incident (-> responding). Classification (QD05 art. 9) names the\n"
+"severity and why; the steering committee decides on serious incidents.\n"
+"The change is signed, names the state this node holds now, and goes to the\n"
+"coordinators, the reporter and the report's recipients. Every node applies\n"
+"changes in the broker's order: one that no longer starts from the current\n"
+"state is refused the same way everywhere (see 'show ID').\n");
+
+int
+node_cmd_transition(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv, _(transition_help)))
+		return 0;
+	bool classify = !strcmp(argv[0], "classify");
+	char id[33];
+	if (argc < 2 || resolve_incident(c, argv[1], id) != 0) {
+		fprintf(stderr, _("irnet-node %s: give the id (or a unique prefix) of an incident this node holds\n"),
+			argv[0]);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s,s:s}", "op", "transition", "incident", id);
+	if (classify)
+		json_object_set_new(req, "to_state", json_string("classified"));
+	for (int i = 2; i + 1 < argc; i += 2) {
+		const char *a = argv[i], *v = argv[i + 1];
+		const char *key = !strcmp(a, "--to") ? "to_state" : !strcmp(a, "--reason") ? "reason"
+				: !strcmp(a, "--severity") ? "severity" : !strcmp(a, "--merged-into") ? "merged_into"
+				: !strcmp(a, "--person") ? "person" : NULL;
+		if (key == NULL) {
+			fprintf(stderr, _("irnet-node %s: unknown option %s (see --help)\n"), argv[0], a);
+			json_decref(req);
+			return 2;
+		}
+		char full[33];
+		if (!strcmp(key, "merged_into") && resolve_incident(c, v, full) == 0)
+			v = full;
+		json_object_set_new(req, key, json_string(v));
+	}
+	if ((argc % 2) != 0) {
+		fprintf(stderr, _("irnet-node %s: an option lacks its value (see --help)\n"), argv[0]);
+		json_decref(req);
+		return 2;
+	}
+	json_t *resp = NULL;
+	irn_err e = node_ctl_call(c->home, req, &resp, 10000);
+	json_decref(req);
+	if (e != IRN_OK) {
+		fprintf(stderr, _("irnet-node %s: the daemon is not answering at %s/node.sock (%s)\n"),
+			argv[0], c->home, irn_strerror(e));
+		return 1;
+	}
+	int rc = 0;
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		fprintf(stderr, _("irnet-node %s: %s\n"), argv[0], json_string_value(json_object_get(resp, "error")));
+		rc = 1;
+	} else if (c->json) {
+		print_json(resp);
+	} else {
+		printf(_("change %s signed and stored; it takes effect when the broker has ordered it\n"),
+		       json_string_value(json_object_get(resp, "message_id")));
+	}
+	json_decref(resp);
+	return rc;
+}
+
 /* ---- key rotation ---- */
 
 int
@@ -541,8 +644,9 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		return 1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-		"SELECT message_id, sender, direction, system, category, summary, severity, state,"
-		" detected_ms, accepted_ms, exercise, broker_index FROM incidents"
+		"SELECT message_id, sender, direction, system, category, summary,"
+		" coalesce(decided_severity, severity), state,"
+		" detected_ms, accepted_ms, exercise, broker_index, decided_by FROM incidents"
 		" ORDER BY ledger_idx DESC", -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "irnet-node: %s\n", sqlite3_errmsg(irn_ledger_db(h->ledger)));
 		close_ro(&h);
@@ -550,8 +654,8 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 	}
 	json_t *arr = json_array();
 	if (!c->json)
-		printf("%-32s %-9s %-22s %-20s %-8s %s\n", _("ID"), _("DIR"), _("FROM"), _("CATEGORY"),
-		       _("SEVERITY"), _("SYSTEM"));
+		printf("%-32s %-9s %-22s %-20s %-8s %-12s %s\n", _("ID"), _("DIR"), _("FROM"), _("CATEGORY"),
+		       _("SEVERITY"), _("STATE"), _("SYSTEM"));
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char hex[33], det[64];
 		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
@@ -566,15 +670,19 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 				"severity", sqlite3_column_text(st, 6), "state", sqlite3_column_text(st, 7),
 				"detected_at", det, "exercise", ex, "receipt",
 				sqlite3_column_type(st, 11) != SQLITE_NULL);
+			if (sqlite3_column_text(st, 12))
+				json_object_set_new(o, "classified_by",
+						    json_string((const char *)sqlite3_column_text(st, 12)));
 			json_array_append_new(arr, o);
 		} else {
 			const char *dir = (const char *)sqlite3_column_text(st, 2);
 			const char *sev = (const char *)sqlite3_column_text(st, 6);
-			printf("%-32s %-9s %-22s %-20s %-8s %s%s\n", hex,
+			printf("%-32s %-9s %-22s %-20s %-8s %-12s %s%s\n", hex,
 			       !strcmp(dir, "sent") ? _("sent") : _("received"),
 			       sqlite3_column_text(st, 1), cat ? cat : "?",
 			       sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
-			       sqlite3_column_text(st, 3), ex ? _("  [EXERCISE]") : "");
+			       sqlite3_column_text(st, 7), sqlite3_column_text(st, 3),
+			       ex ? _("  [EXERCISE]") : "");
 		}
 	}
 	sqlite3_finalize(st);
@@ -603,6 +711,38 @@ roster_at(irn_home *h, uint64_t version, irn_roster **owned)
 		*owned = NULL;
 	sqlite3_finalize(st);
 	return *owned;
+}
+
+/* The transitions an incident went through, in the broker's order. */
+static json_t *
+lifecycle(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+			       "SELECT sender, from_state, to_state, reason, severity, created_ms, applied,"
+			       " refusal, broker_index FROM transitions WHERE incident = ?"
+			       " ORDER BY broker_index IS NULL, broker_index", -1, &st, NULL) != SQLITE_OK)
+		return arr; /* an older database without the table */
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *from = irn_state_name((unsigned)sqlite3_column_int(st, 1));
+		const char *to = irn_state_name((unsigned)sqlite3_column_int(st, 2));
+		json_t *t = json_pack("{s:s,s:s,s:s,s:I}", "by", sqlite3_column_text(st, 0), "from",
+				      from ? from : "?", "to", to ? to : "?", "created_ms",
+				      (json_int_t)sqlite3_column_int64(st, 5));
+		if (sqlite3_column_text(st, 3))
+			json_object_set_new(t, "reason", json_string((const char *)sqlite3_column_text(st, 3)));
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			json_object_set_new(t, "severity", json_string(sqlite3_column_int(st, 4) == 2 ? "serious" : "normal"));
+		if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+			json_object_set_new(t, "pending", json_true());
+		else if (!sqlite3_column_int(st, 6))
+			json_object_set_new(t, "refusal", json_string((const char *)sqlite3_column_text(st, 7)));
+		json_array_append_new(arr, t);
+	}
+	sqlite3_finalize(st);
+	return arr;
 }
 
 static void
@@ -679,6 +819,7 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 	}
 	json_t *form = content && m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
 			       ? irn_report_to_json(content, clen) : NULL;
+	json_t *life = lifecycle(h, m->h->message_id.data);
 	char fp[48], hex[33], created[64], accepted[64];
 	irn_fingerprint(fp, m->signer->sign_pk);
 	irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
@@ -700,6 +841,7 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		json_object_set_new(o, "tlp", json_string(tlps[m->h->tlp <= 3 ? m->h->tlp : 2]));
 		if (form)
 			json_object_set(o, "form", form);
+		json_object_set(o, "lifecycle", life);
 		print_json(o);
 		json_decref(o);
 	} else {
@@ -753,6 +895,25 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			field(_("Broker ledger position:"), bi);
 		}
 	}
+	if (!c->json && json_array_size(life)) {
+		printf("%s\n", _("LIFECYCLE (in the broker's order)"));
+		size_t i;
+		json_t *t;
+		json_array_foreach(life, i, t) {
+			char when[64];
+			irn_fmt_time(when, sizeof when, json_integer_value(json_object_get(t, "created_ms")),
+				     h->cfg.timezone);
+			const char *refused = json_string_value(json_object_get(t, "refusal"));
+			const char *reason = json_string_value(json_object_get(t, "reason"));
+			printf("  %s  %-22s %s -> %s%s%s%s%s\n", when,
+			       json_string_value(json_object_get(t, "by")),
+			       json_string_value(json_object_get(t, "from")),
+			       json_string_value(json_object_get(t, "to")),
+			       reason ? ": " : "", reason ? reason : "",
+			       refused ? _("  REFUSED: ") : "", refused ? refused : "");
+		}
+	}
+	json_decref(life);
 	json_decref(form);
 	if (opened) {
 		sodium_memzero(opened, clen);

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "report.h"
 #include "seal.h"
+#include "workflow.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ typedef struct node {
 	int ctl;
 	bool welcomed;
 	int64_t last_hb_ms, last_resend_ms, last_cp_ms;
+	int64_t retry_at_ms;      /* outbox: resend all pending then (a transient refusal) */
 	uint64_t last_cp_idx;     /* ledger head named by our last checkpoint */
 	uint64_t delivered_upto;  /* stored, maybe not yet committed */
 	uint64_t committed_upto;  /* committed: what we acknowledge */
@@ -69,7 +71,14 @@ node_schema(irn_ledger *l)
 		" ledger_idx INTEGER NOT NULL, sender TEXT NOT NULL, direction TEXT NOT NULL,"
 		" system TEXT, category INTEGER, summary TEXT, severity TEXT, state TEXT,"
 		" detected_ms INTEGER, reported_ms INTEGER, accepted_ms INTEGER, exercise INTEGER,"
-		" tlp INTEGER, broker_index INTEGER);"
+		" tlp INTEGER, broker_index INTEGER, decided_severity TEXT, decided_by TEXT,"
+		" decided_reason TEXT, merged_into BLOB);"
+		"CREATE TABLE IF NOT EXISTS transitions(message_id BLOB PRIMARY KEY,"
+		" incident BLOB NOT NULL, reporter TEXT NOT NULL, sender TEXT NOT NULL,"
+		" sender_roles INTEGER NOT NULL, broker_index INTEGER, from_state INTEGER NOT NULL,"
+		" to_state INTEGER NOT NULL, severity INTEGER, reason TEXT, merged_into BLOB,"
+		" created_ms INTEGER NOT NULL, applied INTEGER, refusal TEXT);"
+		"CREATE INDEX IF NOT EXISTS transitions_incident ON transitions(incident, broker_index);"
 		"CREATE TABLE IF NOT EXISTS sealed_plain(message_id BLOB PRIMARY KEY,"
 		" payload BLOB NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
@@ -95,6 +104,7 @@ record_event(node *n, const char *member, const char *reason, const char *detail
 }
 
 static bool begin_batch(node *n);
+static irn_err replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN]);
 static void handle_answer(node *n, const Irnet__Answer *a);
 static void end_batch(node *n);
 
@@ -284,6 +294,29 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 		e = irn_sqlite_err(sqlite3_step(st));
 		sqlite3_finalize(st);
 	}
+	if (e == IRN_OK && sqlite3_prepare_v2(db,
+		"UPDATE transitions SET broker_index = ? WHERE message_id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->ledger_index);
+		sqlite3_bind_blob(st, 2, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+		if (e == IRN_OK && sqlite3_changes(db) > 0) {
+			uint8_t inc[IRN_MSGID_LEN];
+			sqlite3_stmt *q;
+			bool found = false;
+			if (sqlite3_prepare_v2(db, "SELECT incident FROM transitions WHERE message_id = ?", -1,
+					       &q, NULL) == SQLITE_OK) {
+				sqlite3_bind_blob(q, 1, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == IRN_MSGID_LEN) {
+					memcpy(inc, sqlite3_column_blob(q, 0), IRN_MSGID_LEN);
+					found = true;
+				}
+				sqlite3_finalize(q);
+			}
+			if (found)
+				e = replay_incident(n, inc);
+		}
+	}
 	if (e == IRN_OK) {
 		n->batch_receipts++;
 	} else {
@@ -316,6 +349,11 @@ handle_error(node *n, const uint8_t *b, size_t len)
 		 transient ? _(" (will retry)") : "");
 	if (n->inflight)
 		n->inflight--;
+	/* The message stays pending: resend from the oldest pending one soon,
+	 * even if receipts for later messages keep arriving (the 5 s silence
+	 * rule alone would never fire then, nor once inflight reached 0). */
+	if (transient && n->retry_at_ms == 0)
+		n->retry_at_ms = irn_now_ms() + 5000;
 	if (!transient && r->has_message_id) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
@@ -349,6 +387,121 @@ keep_plaintext(node *n, const uint8_t id[IRN_MSGID_LEN], const uint8_t *p, size_
 		sqlite3_finalize(st);
 	}
 	return irn_sqlite_err(rc);
+}
+
+/* Rebuild an incident's state from its transitions in the broker's
+ * acceptance order: the same transitions give the same state at every
+ * node, whatever order they arrived in. Transitions without a broker index
+ * (ours, not yet receipted) do not count yet. */
+static irn_err
+replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
+{
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	sqlite3_stmt *st, *up;
+	if (sqlite3_prepare_v2(db, "SELECT message_id, reporter, sender, sender_roles, from_state,"
+			       " to_state, severity, reason, merged_into FROM transitions"
+			       " WHERE incident = ? AND broker_index IS NOT NULL ORDER BY broker_index",
+			       -1, &st, NULL) != SQLITE_OK)
+		return IRN_ERR_DB;
+	if (sqlite3_prepare_v2(db, "UPDATE transitions SET applied = ?, refusal = ? WHERE message_id = ?",
+			       -1, &up, NULL) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return IRN_ERR_DB;
+	}
+	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	unsigned state = IRNET__INCIDENT_STATE__STATE_REPORTED;
+	char sev[16] = "", by[IRN_MAX_ID + 1] = "", reason[512] = "";
+	uint8_t merged[IRN_MSGID_LEN];
+	bool has_merged = false;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned from = (unsigned)sqlite3_column_int(st, 4), to = (unsigned)sqlite3_column_int(st, 5);
+		const char *reporter = (const char *)sqlite3_column_text(st, 1);
+		const char *sender = (const char *)sqlite3_column_text(st, 2);
+		const char *why = from != state ? "the incident is no longer in the state it names"
+						: irn_transition_allowed(from, to,
+									 (uint32_t)sqlite3_column_int64(st, 3),
+									 reporter && sender && !strcmp(reporter, sender));
+		if (why == NULL) {
+			state = to;
+			if (to == IRNET__INCIDENT_STATE__STATE_CLASSIFIED) {
+				snprintf(sev, sizeof sev, "%s", sqlite3_column_int(st, 6) == 2 ? "serious" : "normal");
+				snprintf(by, sizeof by, "%s", sender ? sender : "");
+				snprintf(reason, sizeof reason, "%s",
+					 sqlite3_column_text(st, 7) ? (const char *)sqlite3_column_text(st, 7) : "");
+			}
+			if (to == IRNET__INCIDENT_STATE__STATE_MERGED && sqlite3_column_bytes(st, 8) == IRN_MSGID_LEN) {
+				memcpy(merged, sqlite3_column_blob(st, 8), IRN_MSGID_LEN);
+				has_merged = true;
+			}
+		}
+		sqlite3_reset(up);
+		sqlite3_bind_int(up, 1, why == NULL);
+		if (why)
+			sqlite3_bind_text(up, 2, why, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(up, 2);
+		sqlite3_bind_blob(up, 3, sqlite3_column_blob(st, 0), IRN_MSGID_LEN, SQLITE_TRANSIENT);
+		sqlite3_step(up);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	if (sqlite3_prepare_v2(db, "UPDATE incidents SET state = ?, decided_severity = ?, decided_by = ?,"
+			       " decided_reason = ?, merged_into = ? WHERE message_id = ?", -1, &up,
+			       NULL) != SQLITE_OK)
+		return IRN_ERR_DB;
+	sqlite3_bind_text(up, 1, irn_state_name(state), -1, SQLITE_STATIC);
+	if (sev[0]) {
+		sqlite3_bind_text(up, 2, sev, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 3, by, -1, SQLITE_STATIC);
+		sqlite3_bind_text(up, 4, reason, -1, SQLITE_STATIC);
+	}
+	if (has_merged)
+		sqlite3_bind_blob(up, 5, merged, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(up, 6, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(up);
+	sqlite3_finalize(up);
+	return irn_sqlite_err(rc);
+}
+
+static irn_err
+derive_transition(node *n, const irn_msg *m, const uint8_t *payload, size_t plen,
+		  uint32_t sender_roles, uint64_t broker_index)
+{
+	if (m->h->kind != IRNET__KIND__KIND_CLASSIFICATION && m->h->kind != IRNET__KIND__KIND_TRANSITION)
+		return IRN_OK;
+	Irnet__Transition *t = irnet__transition__unpack(NULL, plen, payload);
+	if (t == NULL)
+		return IRN_ERR_DECODE;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
+		"INSERT OR IGNORE INTO transitions(message_id, incident, reporter, sender, sender_roles,"
+		" broker_index, from_state, to_state, severity, reason, merged_into, created_ms)"
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, t->incident.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, t->reporter, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, m->h->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, sender_roles);
+		if (broker_index)
+			sqlite3_bind_int64(st, 6, (sqlite3_int64)broker_index);
+		sqlite3_bind_int(st, 7, (int)t->from_state);
+		sqlite3_bind_int(st, 8, (int)t->to_state);
+		if (t->has_severity)
+			sqlite3_bind_int(st, 9, (int)t->severity);
+		if (t->reason)
+			sqlite3_bind_text(st, 10, t->reason, -1, SQLITE_STATIC);
+		if (t->has_merged_into)
+			sqlite3_bind_blob(st, 11, t->merged_into.data, (int)t->merged_into.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 12, m->h->created_ms);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	irn_err e = irn_sqlite_err(rc);
+	if (e == IRN_OK && broker_index)
+		e = replay_incident(n, t->incident.data);
+	irnet__transition__free_unpacked(t, NULL);
+	return e;
 }
 
 static irn_err
@@ -475,6 +628,7 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		record_event(n, r->sender, irn_error_code_name(why.code), detail);
 		goto skip;
 	}
+	uint32_t signer_roles = m->signer->roles; /* the roster may be reloaded below */
 	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
 	if (self == NULL || !irn_msg_addressed_to(m->h, self->id, self->roles)) {
 		record_event(n, m->h->sender, "not-addressed", "delivery not addressed to this member");
@@ -517,6 +671,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		e = keep_plaintext(n, m->h->message_id.data, plain, plain_len);
 	if (e == IRN_OK)
 		e = derive_incident(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index);
+	if (e == IRN_OK)
+		e = derive_transition(n, m, content, clen, signer_roles, d->ledger_index);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
@@ -799,6 +955,8 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	if (e == IRN_OK)
 		e = derive_incident(n, chk, payload, plen, idx, "sent", 0, 0);
 	if (e == IRN_OK)
+		e = derive_transition(n, chk, payload, plen, chk->signer->roles, 0);
+	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {
 		n->next_seq++;
@@ -908,6 +1066,98 @@ op_report(node *n, json_t *req, const char *account)
 	return resp;
 }
 
+/* Change an incident's state: the Transition names the state this node
+ * holds now; it goes to the coordinators, the reporter and the initial
+ * report's recipients, so every participant holds every transition. */
+static json_t *
+op_transition(node *n, json_t *req, const char *account)
+{
+	const char *hex = json_string_value(json_object_get(req, "incident"));
+	const char *to = json_string_value(json_object_get(req, "to_state"));
+	const char *reason = json_string_value(json_object_get(req, "reason"));
+	uint8_t inc[IRN_MSGID_LEN];
+	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
+		return ctl_error(_("give the incident's full 32-digit id"));
+	int to_state = to ? irn_state_parse(to) : -1;
+	if (to_state < 0)
+		return ctl_error(_("unknown state"));
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT i.sender, i.state, l.data FROM incidents i JOIN ledger l"
+			       " ON l.idx = i.ledger_idx WHERE i.message_id = ?", -1, &st, NULL) != SQLITE_OK)
+		return ctl_error(irn_strerror(IRN_ERR_DB));
+	sqlite3_bind_blob(st, 1, inc, sizeof inc, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return ctl_error(_("this node holds no such incident"));
+	}
+	char reporter[IRN_MAX_ID + 1], recipients[1024];
+	snprintf(reporter, sizeof reporter, "%s", (const char *)sqlite3_column_text(st, 0));
+	int from_state = irn_state_parse((const char *)sqlite3_column_text(st, 1));
+	/* recipients: coordinators, the reporter and the report's own recipients */
+	int off = snprintf(recipients, sizeof recipients, "role:coordinator");
+	if (strcmp(reporter, n->h->cfg.id) != 0)
+		off += snprintf(recipients + off, sizeof recipients - (size_t)off, ",%s", reporter);
+	Irnet__Envelope *env = irnet__envelope__unpack(NULL, (size_t)sqlite3_column_bytes(st, 2),
+						       sqlite3_column_blob(st, 2));
+	Irnet__Body *b = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
+	sqlite3_finalize(st);
+	for (size_t i = 0; b && i < b->header->n_to_members && off < (int)sizeof recipients - 80; i++)
+		if (strcmp(b->header->to_members[i], n->h->cfg.id) != 0)
+			off += snprintf(recipients + off, sizeof recipients - (size_t)off, ",%s",
+					b->header->to_members[i]);
+	for (size_t i = 0; b && i < b->header->n_to_roles && off < (int)sizeof recipients - 80; i++)
+		if (b->header->to_roles[i] != IRNET__ROLE__ROLE_COORDINATOR)
+			off += snprintf(recipients + off, sizeof recipients - (size_t)off, ",role:%s",
+					irn_role_name(b->header->to_roles[i]));
+	if (b)
+		irnet__body__free_unpacked(b, NULL);
+	if (env)
+		irnet__envelope__free_unpacked(env, NULL);
+	Irnet__Transition t = IRNET__TRANSITION__INIT;
+	t.incident.data = inc;
+	t.incident.len = sizeof inc;
+	t.reporter = reporter;
+	t.from_state = (uint32_t)(from_state < 0 ? 0 : from_state);
+	t.to_state = (uint32_t)to_state;
+	t.reason = (char *)reason;
+	const char *sev = json_string_value(json_object_get(req, "severity"));
+	if (sev) {
+		t.has_severity = true;
+		t.severity = !strcmp(sev, "serious") ? 2 : !strcmp(sev, "normal") ? 1 : 0;
+	}
+	uint8_t merged[IRN_MSGID_LEN];
+	const char *mi = json_string_value(json_object_get(req, "merged_into"));
+	if (mi) {
+		if (irn_unhex(merged, sizeof merged, mi) != IRN_OK)
+			return ctl_error(_("give the other incident's full 32-digit id"));
+		t.has_merged_into = true;
+		t.merged_into.data = merged;
+		t.merged_into.len = sizeof merged;
+	}
+	unsigned kind = to_state == IRNET__INCIDENT_STATE__STATE_CLASSIFIED ? IRNET__KIND__KIND_CLASSIFICATION
+									     : IRNET__KIND__KIND_TRANSITION;
+	uint8_t buf[20000];
+	size_t len = irnet__transition__get_packed_size(&t);
+	if (len > sizeof buf)
+		return ctl_error(_("the reason is too long"));
+	irnet__transition__pack(&t, buf);
+	const char *bad = irn_transition_validate(kind, buf, len);
+	if (bad)
+		return ctl_error(bad);
+	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
+	bad = self ? irn_transition_allowed(t.from_state, t.to_state, self->roles, !strcmp(reporter, self->id))
+		   : "not in the roster";
+	if (bad) {
+		char err[256];
+		snprintf(err, sizeof err, _("refused: %s -> %s: %s"), irn_state_name(t.from_state),
+			 irn_state_name(t.to_state), bad);
+		return ctl_error(err);
+	}
+	json_object_set_new(req, "to", json_string(recipients));
+	return author(n, req, account, kind, buf, len, recipients, 1);
+}
+
 /* Kinds whose typed payloads come with the workflow carry text for now. */
 static json_t *
 op_send(node *n, json_t *req, const char *account)
@@ -917,7 +1167,8 @@ op_send(node *n, json_t *req, const char *account)
 	json_int_t count = json_object_get(req, "count") ? json_integer_value(json_object_get(req, "count")) : 1;
 	int kind = kname ? irn_kind_parse(kname) : -1;
 	if (kind < 0 || kind == IRNET__KIND__KIND_INITIAL_REPORT || kind == IRNET__KIND__KIND_RECEIPT ||
-	    kind == IRNET__KIND__KIND_ERROR)
+	    kind == IRNET__KIND__KIND_ERROR || kind == IRNET__KIND__KIND_CLASSIFICATION ||
+	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT)
 		return ctl_error(_("unknown kind (initial reports go through 'report')"));
 	if (text == NULL || count < 1 || count > 10000)
 		return ctl_error(_("a text and a count from 1 to 10000 are required"));
@@ -1149,6 +1400,8 @@ ctl_handle(node *n)
 		resp = op_report(n, req, account);
 	else if (!strcmp(op, "send"))
 		resp = op_send(n, req, account);
+	else if (!strcmp(op, "transition"))
+		resp = op_transition(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
 	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events")) {
@@ -1354,9 +1607,11 @@ node_daemon_run(irn_home *h)
 		int64_t now = irn_now_ms();
 		if (n.welcomed && h->cfg.checkpoint_ms > 0 && now - n.last_cp_ms >= h->cfg.checkpoint_ms)
 			checkpoint(&n, account_name());
-		if (n.welcomed && n.inflight > 0 && now - n.last_resend_ms > 5000)
-			flush_outbox(&n, true); /* no receipt for 5 s: send again */
-		else
+		if (n.welcomed && ((n.inflight > 0 && now - n.last_resend_ms > 5000) ||
+				   (n.retry_at_ms && now >= n.retry_at_ms))) {
+			n.retry_at_ms = 0;
+			flush_outbox(&n, true); /* no receipt for 5 s, or refused for now: send again */
+		} else
 			flush_outbox(&n, false);
 		if (n.welcomed && now - n.last_hb_ms > h->cfg.heartbeat_ms) {
 			Irnet__Heartbeat hbm = IRNET__HEARTBEAT__INIT;

@@ -25,6 +25,8 @@ usage(FILE *f)
 		"  run                   the daemon (foreground; stop with SIGTERM)\n"
 		"  report ...            sign and send an initial incident report (Form 03)\n"
 		"  message ...           sign and send another kind of message (text body)\n"
+		"  classify ID ...       classify an incident (severity and why)\n"
+		"  transition ID --to S  move an incident along its lifecycle\n"
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
 		"  outbox                messages signed here and their delivery state\n"
@@ -81,6 +83,8 @@ main(int argc, char **argv)
 		return node_cmd_report(&c, argc, argv);
 	if (!strcmp(cmd, "message"))
 		return node_cmd_message(&c, argc, argv);
+	if (!strcmp(cmd, "transition") || !strcmp(cmd, "classify"))
+		return node_cmd_transition(&c, argc, argv);
 	if (!strcmp(cmd, "rotate-keys"))
 		return node_cmd_rotate_keys(&c, argc, argv);
 	if (!strcmp(cmd, "members"))

@@ -15,6 +15,7 @@ int node_cmd_message(irn_cli *c, int argc, char **argv);
 int node_cmd_members(irn_cli *c, int argc, char **argv);
 int node_cmd_delivery(irn_cli *c, int argc, char **argv);
 int node_cmd_rotate_keys(irn_cli *c, int argc, char **argv);
+int node_cmd_transition(irn_cli *c, int argc, char **argv);
 int node_cmd_incidents(irn_cli *c, int argc, char **argv);
 int node_cmd_show(irn_cli *c, int argc, char **argv);
 int node_cmd_outbox(irn_cli *c, int argc, char **argv);

@@ -18,10 +18,10 @@ cleanup_all() {
 # wait_for SECONDS COMMAND...: retry COMMAND every 0.1 s until it succeeds.
 wait_for() {
   local t=$1; shift
-  local n=$((t * 10))
-  while [ $n -gt 0 ]; do
+  local _n=$((t * 10))
+  while [ $_n -gt 0 ]; do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1; n=$((n - 1))
+    sleep 0.1; _n=$((_n - 1))
   done
   echo "timed out after ${t}s waiting for: $*" >&2
   return 1

@@ -36,6 +36,7 @@ static const struct {
 	{ 13, "cn", "owcrsna" },        /* alert */
 	{ 14, "owcrsna", "owcrsna" },   /* acknowledgement */
 	{ 15, "owcrsna", "b" },         /* checkpoint */
+	{ 16, "owcsn", "owcrsn" },      /* transition */
 	{ 20, "b", "owcrsnab" },        /* receipt */
 	{ 21, "b", "owcrsnab" },        /* error */
 };
@@ -109,6 +110,19 @@ payload_for(unsigned kind, size_t *len)
 		r.ledger_index = 9;
 		r.roster_version = 1;
 		*len = irnet__receipt__pack(&r, b);
+	} else if (kind == IRNET__KIND__KIND_CLASSIFICATION || kind == IRNET__KIND__KIND_TRANSITION) {
+		uint8_t inc[IRN_MSGID_LEN] = { 7 };
+		Irnet__Transition t = IRNET__TRANSITION__INIT;
+		t.incident.data = inc;
+		t.incident.len = sizeof inc;
+		t.reporter = (char *)ids[1];
+		t.from_state = IRNET__INCIDENT_STATE__STATE_REPORTED;
+		t.to_state = kind == IRNET__KIND__KIND_CLASSIFICATION ? IRNET__INCIDENT_STATE__STATE_CLASSIFIED
+								       : IRNET__INCIDENT_STATE__STATE_ACKNOWLEDGED;
+		t.reason = (char *)"Hệ thống cấp độ 4, dịch vụ bị gián đoạn";
+		t.has_severity = kind == IRNET__KIND__KIND_CLASSIFICATION;
+		t.severity = 2;
+		*len = irnet__transition__pack(&t, b);
 	} else if (kind == IRNET__KIND__KIND_ERROR) {
 		Irnet__ErrorReply e = IRNET__ERROR_REPLY__INIT;
 		e.code = 6;
@@ -171,7 +185,7 @@ test_senders(void **state)
 			cells++;
 		}
 	}
-	assert_int_equal(cells, 14 * 8);
+	assert_int_equal(cells, 15 * 8);
 }
 
 static void

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The incident lifecycle across nodes: every node checks every change for
+# itself, applies them in the broker's order, and all reach the same state;
+# conflicting changes resolve the same way everywhere.
+. "$(dirname "$0")/common.sh"
+REPORT_TO=role:coordinator,role:owner,role:national setup_network "$T" "$PORT" \
+  op:operator own:owner coord:coordinator nat:national
+start_broker "$T"
+ALL="op own coord nat"
+for n in $ALL; do start_node "$T" $n; done
+for n in $ALL; do wait_for 15 node_connected "$T" $n; done
+state_at() { "$NODE" --home "$T/$1" --json incidents | /usr/bin/python3 -c "import json,sys; print({i['id']: i['state'] for i in json.load(sys.stdin)}.get('$2','-'))"; }
+all_at() { local m; for m in $ALL; do [ "$(state_at $m "$1")" = "$2" ] || return 1; done; }
+
+id=$("$NODE" --home "$T/op" --json report --system "Cổng dịch vụ công" --security-level 4 \
+  --category attack.ransomware --summary "Mã hóa dữ liệu" --organisation "Sở Y tế" \
+  --detected-at 2026-11-25T07:00:00+07:00 --wait 15 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "every node holds the incident as reported" wait_for 15 all_at "$id" reported
+
+check "an operator may not classify" sh -c "! '$NODE' --home '$T/op' classify $id --severity serious --reason x 2>'$T/err' && grep -q 'may not' '$T/err'"
+check "a classification without a reason is refused" sh -c "! '$NODE' --home '$T/coord' classify $id --severity serious 2>/dev/null"
+"$NODE" --home "$T/coord" transition "$id" --to acknowledged >/dev/null
+check "the coordinator acknowledges: every node agrees" wait_for 15 all_at "$id" acknowledged
+"$NODE" --home "$T/coord" classify "$id" --severity serious --reason "Cấp độ 4, gián đoạn dịch vụ, vượt khả năng của chủ quản" >/dev/null
+check "it classifies it serious: every node agrees" wait_for 15 all_at "$id" classified
+check "... with who decided and why" sh -c "'$NODE' --home '$T/op' --json incidents | grep -q '\"classified_by\": \"kontum/coord\"'"
+check "an invalid change is refused with a reason" \
+  sh -c "! '$NODE' --home '$T/coord' transition $id --to closed --reason x 2>'$T/err' && grep -q 'no such change' '$T/err'"
+
+# Two members move the incident from the same state at the same time.
+"$NODE" --home "$T/coord" transition "$id" --to responding > "$T/t1.out" 2>&1 &
+p1=$!
+"$NODE" --home "$T/nat" transition "$id" --to merged --merged-into "$(printf 'ab%.0s' $(seq 16))" --reason "Trùng với sự cố khác" > "$T/t2.out" 2>&1 &
+p2=$!
+wait $p1 || true; wait $p2 || true
+check "both conflicting changes were signed and sent" sh -c "grep -q signed '$T/t1.out' && grep -q signed '$T/t2.out'"
+settled() { local m s; for m in $ALL; do s=$(state_at $m "$id"); [ "$s" = responding ] || [ "$s" = merged ] || return 1; done
+            [ "$(state_at op "$id")" = "$(state_at coord "$id")" ] && [ "$(state_at own "$id")" = "$(state_at nat "$id")" ] &&
+            [ "$(state_at op "$id")" = "$(state_at nat "$id")" ]; }
+check "conflicting changes: every node reaches the same state" wait_for 15 settled
+check "... and refuses the later one, with the reason" \
+  wait_for 10 sh -c "'$NODE' --home '$T/own' show $id | grep -q 'REFUSED: the incident is no longer in the state it names'"
+final=$(state_at coord "$id")
+if [ "$final" = responding ]; then
+  "$NODE" --home "$T/own" transition "$id" --to resolved >/dev/null
+  check "the owner resolves it" wait_for 15 all_at "$id" resolved
+  "$NODE" --home "$T/coord" transition "$id" --to closed --reason "Đã nhận báo cáo kết thúc" >/dev/null
+  check "the coordinator closes it: every node agrees" wait_for 15 all_at "$id" closed
+fi
+for n in $ALL; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
+finish
