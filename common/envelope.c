@@ -145,6 +145,10 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		irnet__receipt__free_unpacked(r, NULL);
 		return why;
 	}
+	case IRNET__KIND__KIND_TASKING:
+		return irn_tasking_validate(p, len);
+	case IRNET__KIND__KIND_TASK_STATUS:
+		return irn_task_status_validate(p, len);
 	case IRNET__KIND__KIND_CLASSIFICATION:
 	case IRNET__KIND__KIND_TRANSITION:
 		return irn_transition_validate(kind, p, len);

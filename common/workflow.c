@@ -102,3 +102,58 @@ irn_transition_validate(unsigned kind, const uint8_t *p, size_t len)
 	irnet__transition__free_unpacked(t, NULL);
 	return why;
 }
+
+const char *
+irn_tasking_validate(const uint8_t *p, size_t len)
+{
+	Irnet__Tasking *t = irnet__tasking__unpack(NULL, len, p);
+	if (t == NULL)
+		return "coordination order does not decode";
+	const char *why = NULL;
+	if (!irn_pb_canonical(&t->base, p, len))
+		why = "coordination order is not in canonical form";
+	else if (t->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(t->reporter))
+		why = "bad incident reference";
+	else if (t->n_tasks == 0 || t->n_tasks > IRN_MAX_LIST)
+		why = "a coordination order holds 1 to 64 tasks";
+	for (size_t i = 0; !why && i < t->n_tasks; i++) {
+		const Irnet__TaskItem *k = t->tasks[i];
+		if (k->number == 0 || !irn_member_id_ok(k->assignee) || k->deadline_ms <= 0)
+			why = "bad task";
+		else if (irn_text_check(k->instructions, strlen(k->instructions), IRN_MAX_LONG_TEXT,
+					IRN_TEXT_MULTILINE) || k->instructions[0] == '\0')
+			why = "bad task instructions";
+		for (size_t j = 0; !why && j < i; j++)
+			if (t->tasks[j]->number == k->number)
+				why = "task numbers repeat";
+	}
+	irnet__tasking__free_unpacked(t, NULL);
+	return why;
+}
+
+const char *
+irn_task_status_validate(const uint8_t *p, size_t len)
+{
+	Irnet__TaskStatus *t = irnet__task_status__unpack(NULL, len, p);
+	if (t == NULL)
+		return "task status does not decode";
+	const char *why = NULL;
+	if (!irn_pb_canonical(&t->base, p, len))
+		why = "task status is not in canonical form";
+	else if (t->tasking.len != IRN_MSGID_LEN || t->number == 0)
+		why = "bad task reference";
+	else if (t->state < IRNET__TASK_STATE__TASK_ACCEPTED || t->state > IRNET__TASK_STATE__TASK_DONE)
+		why = "bad task state";
+	else if (t->note && irn_text_check(t->note, strlen(t->note), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE))
+		why = "bad note text";
+	irnet__task_status__free_unpacked(t, NULL);
+	return why;
+}
+
+static const char *const task_names[] = { "?", "assigned", "accepted", "declined", "in progress", "done" };
+
+const char *
+irn_task_state_name(unsigned s)
+{
+	return s < sizeof task_names / sizeof task_names[0] ? task_names[s] : "?";
+}

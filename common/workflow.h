@@ -22,4 +22,8 @@ int irn_state_parse(const char *name);
 const char *irn_transition_allowed(unsigned from, unsigned to, uint32_t roles, bool is_reporter);
 /* Structure of a Transition payload for its kind. NULL if fine. */
 const char *irn_transition_validate(unsigned kind, const uint8_t *p, size_t len);
+/* Form 06 coordination order and task status payloads. NULL if fine. */
+const char *irn_tasking_validate(const uint8_t *p, size_t len);
+const char *irn_task_status_validate(const uint8_t *p, size_t len);
+const char *irn_task_state_name(unsigned s);
 #endif

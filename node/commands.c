@@ -469,6 +469,9 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 	return 0;
 }
 
+static irn_home *open_ro(irn_cli *c);
+static void close_ro(irn_home **h);
+
 /* ---- the incident lifecycle ---- */
 
 /* Full incident id from a unique prefix of at least 6 hex digits. */
@@ -569,6 +572,150 @@ node_cmd_transition(irn_cli *c, int argc, char **argv)
 	}
 	json_decref(resp);
 	return rc;
+}
+
+/* ---- coordination orders (Form 06) ---- */
+
+static int
+send_ctl(irn_cli *c, json_t *req, const char *cmd)
+{
+	json_t *resp = ask(c, req, cmd);
+	if (resp == NULL)
+		return 1;
+	if (c->json)
+		print_json(resp);
+	else
+		printf(_("%s signed and stored; the daemon sends it\n"),
+		       json_string_value(json_object_get(resp, "message_id")));
+	json_decref(resp);
+	return 0;
+}
+
+int
+node_cmd_task(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node task INCIDENT --assign MEMBER --deadline TIME --instructions TEXT\n"
+		  "                       [--assign ... --deadline ... --instructions ...]...\n"
+		  "A coordination order (Form 06): assign named members to response tasks with\n"
+		  "a deadline (RFC 3339). Tasks are numbered in the order given. Each assignee\n"
+		  "answers with 'task-status'; 'tasks' shows where every task stands.\n")))
+		return 0;
+	char id[33];
+	if (argc < 2 || resolve_incident(c, argv[1], id) != 0) {
+		fprintf(stderr, _("irnet-node task: give the id (or a unique prefix) of an incident this node holds\n"));
+		return 2;
+	}
+	json_t *tasks = json_array(), *cur = NULL;
+	for (int i = 2; i + 1 < argc; i += 2) {
+		const char *a = argv[i], *v = argv[i + 1];
+		if (!strcmp(a, "--assign")) {
+			cur = json_pack("{s:s}", "assignee", v);
+			json_array_append_new(tasks, cur);
+		} else if (cur && (!strcmp(a, "--deadline") || !strcmp(a, "--instructions"))) {
+			json_object_set_new(cur, a + 2, json_string(v));
+		} else {
+			fprintf(stderr, _("irnet-node task: unexpected %s (each task starts with --assign)\n"), a);
+			json_decref(tasks);
+			return 2;
+		}
+	}
+	return send_ctl(c, json_pack("{s:s,s:s,s:o}", "op", "task", "incident", id, "tasks", tasks), "task");
+}
+
+int
+node_cmd_task_status(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node task-status ORDER NUMBER accepted|declined|progress|done [--note TEXT]\n"
+		  "Answer a task assigned to this member. ORDER is the coordination order's id\n"
+		  "(or a unique prefix, see 'tasks').\n")))
+		return 0;
+	if (argc < 4) {
+		fprintf(stderr, _("usage: irnet-node task-status ORDER NUMBER STATE [--note TEXT]\n"));
+		return 2;
+	}
+	char order[33] = "";
+	irn_home *h = NULL;
+	if (irn_home_open(c->home, false, true, &h) == IRN_OK) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT DISTINCT lower(hex(tasking)) FROM tasks"
+				       " WHERE substr(hex(tasking), 1, ?) = upper(?)", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int(st, 1, (int)strlen(argv[1]));
+			sqlite3_bind_text(st, 2, argv[1], -1, SQLITE_STATIC);
+			int found = 0;
+			while (sqlite3_step(st) == SQLITE_ROW)
+				if (found++ == 0)
+					snprintf(order, sizeof order, "%s", (const char *)sqlite3_column_text(st, 0));
+			if (found != 1)
+				order[0] = '\0';
+			sqlite3_finalize(st);
+		}
+		irn_home_close(&h);
+	}
+	if (!order[0]) {
+		fprintf(stderr, _("irnet-node task-status: no single coordination order matches %s\n"), argv[1]);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s,s:s,s:I,s:s}", "op", "task-status", "tasking", order, "number",
+				(json_int_t)strtol(argv[2], NULL, 10), "state", argv[3]);
+	if (argc >= 6 && !strcmp(argv[4], "--note"))
+		json_object_set_new(req, "note", json_string(argv[5]));
+	return send_ctl(c, req, "task-status");
+}
+
+int
+node_cmd_tasks(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] tasks [--open]\nTasks of coordination orders this node holds: who, what, the deadline and\nthe state. OVERDUE marks an open task past its deadline. --open hides done\nand declined tasks.\n")))
+		return 0;
+	bool open_only = argc >= 2 && !strcmp(argv[1], "--open");
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+		"SELECT lower(hex(tasking)), number, lower(hex(incident)), coordinator, assignee,"
+		" instructions, deadline_ms, state, note, exercise FROM tasks ORDER BY deadline_ms", -1, &st,
+		NULL) != SQLITE_OK) {
+		close_ro(&h);
+		return 1;
+	}
+	int64_t now = irn_now_ms();
+	json_t *arr = json_array();
+	if (!c->json)
+		printf("%-10s %-3s %-10s %-24s %-12s %-26s %s\n", _("ORDER"), _("#"), _("INCIDENT"),
+		       _("ASSIGNEE"), _("STATE"), _("DEADLINE"), _("INSTRUCTIONS"));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		unsigned state = (unsigned)sqlite3_column_int(st, 7);
+		bool open = state != IRNET__TASK_STATE__TASK_DONE && state != IRNET__TASK_STATE__TASK_DECLINED;
+		if (open_only && !open)
+			continue;
+		bool overdue = open && sqlite3_column_int64(st, 6) < now;
+		char dl[64];
+		irn_fmt_time(dl, sizeof dl, sqlite3_column_int64(st, 6), h->cfg.timezone);
+		json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}",
+			"order", sqlite3_column_text(st, 0), "number", sqlite3_column_int(st, 1),
+			"incident", sqlite3_column_text(st, 2), "coordinator", sqlite3_column_text(st, 3),
+			"assignee", sqlite3_column_text(st, 4), "instructions", sqlite3_column_text(st, 5),
+			"deadline", dl, "state", irn_task_state_name(state), "overdue", overdue,
+			"exercise", sqlite3_column_int(st, 9));
+		if (sqlite3_column_text(st, 8))
+			json_object_set_new(o, "note", json_string((const char *)sqlite3_column_text(st, 8)));
+		if (!c->json)
+			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s\n", sqlite3_column_text(st, 0),
+			       sqlite3_column_int(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 4),
+			       _(irn_task_state_name(state)), dl, sqlite3_column_text(st, 5),
+			       overdue ? _("  OVERDUE") : "");
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(&h);
+	return 0;
 }
 
 /* ---- key rotation ---- */

@@ -79,6 +79,11 @@ node_schema(irn_ledger *l)
 		" to_state INTEGER NOT NULL, severity INTEGER, reason TEXT, merged_into BLOB,"
 		" created_ms INTEGER NOT NULL, applied INTEGER, refusal TEXT);"
 		"CREATE INDEX IF NOT EXISTS transitions_incident ON transitions(incident, broker_index);"
+		"CREATE TABLE IF NOT EXISTS tasks(tasking BLOB NOT NULL, number INTEGER NOT NULL,"
+		" incident BLOB NOT NULL, coordinator TEXT NOT NULL, assignee TEXT NOT NULL,"
+		" instructions TEXT NOT NULL, deadline_ms INTEGER NOT NULL, state INTEGER NOT NULL,"
+		" note TEXT, updated_ms INTEGER NOT NULL, exercise INTEGER NOT NULL DEFAULT 0,"
+		" PRIMARY KEY(tasking, number));"
 		"CREATE TABLE IF NOT EXISTS sealed_plain(message_id BLOB PRIMARY KEY,"
 		" payload BLOB NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
@@ -504,6 +509,71 @@ derive_transition(node *n, const irn_msg *m, const uint8_t *payload, size_t plen
 	return e;
 }
 
+/* Form 06: one row per task; status only from its assignee. */
+static irn_err
+derive_tasks(node *n, const irn_msg *m, const uint8_t *payload, size_t plen)
+{
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK;
+	if (m->h->kind == IRNET__KIND__KIND_TASKING) {
+		Irnet__Tasking *t = irnet__tasking__unpack(NULL, plen, payload);
+		if (t == NULL)
+			return IRN_ERR_DECODE;
+		rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO tasks(tasking, number, incident,"
+					" coordinator, assignee, instructions, deadline_ms, state, updated_ms,"
+					" exercise) VALUES(?,?,?,?,?,?,?,1,?,?)", -1, &st, NULL);
+		for (size_t i = 0; rc == SQLITE_OK && i < t->n_tasks; i++) {
+			sqlite3_reset(st);
+			sqlite3_bind_blob(st, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			sqlite3_bind_int(st, 2, (int)t->tasks[i]->number);
+			sqlite3_bind_blob(st, 3, t->incident.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, m->h->sender, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, t->tasks[i]->assignee, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, t->tasks[i]->instructions, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 7, t->tasks[i]->deadline_ms);
+			sqlite3_bind_int64(st, 8, m->h->created_ms);
+			sqlite3_bind_int(st, 9, m->h->exercise);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		}
+		if (rc == SQLITE_OK)
+			sqlite3_finalize(st);
+		irnet__tasking__free_unpacked(t, NULL);
+		return irn_sqlite_err(rc);
+	}
+	if (m->h->kind != IRNET__KIND__KIND_TASK_STATUS)
+		return IRN_OK;
+	Irnet__TaskStatus *ts = irnet__task_status__unpack(NULL, plen, payload);
+	if (ts == NULL)
+		return IRN_ERR_DECODE;
+	if (sqlite3_prepare_v2(db, "SELECT assignee FROM tasks WHERE tasking = ? AND number = ?", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, ts->tasking.data, IRN_MSGID_LEN, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, (int)ts->number);
+		bool known = sqlite3_step(st) == SQLITE_ROW;
+		bool mine = known && !strcmp((const char *)sqlite3_column_text(st, 0), m->h->sender);
+		sqlite3_finalize(st);
+		if (!known || !mine) {
+			/* Signed and kept in the ledger, never applied. */
+			record_event(n, m->h->sender, "task-refused",
+				     known ? "task update by a member the task is not assigned to"
+					   : "status for a task this node does not know");
+		} else if (sqlite3_prepare_v2(db, "UPDATE tasks SET state = ?, note = ?, updated_ms = ?"
+					      " WHERE tasking = ? AND number = ?", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_int(st, 1, (int)ts->state);
+			if (ts->note)
+				sqlite3_bind_text(st, 2, ts->note, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, m->h->created_ms);
+			sqlite3_bind_blob(st, 4, ts->tasking.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			sqlite3_bind_int(st, 5, (int)ts->number);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+			sqlite3_finalize(st);
+		}
+	}
+	irnet__task_status__free_unpacked(ts, NULL);
+	return irn_sqlite_err(rc);
+}
+
 static irn_err
 derive_incident(node *n, const irn_msg *m, const uint8_t *payload, size_t plen, uint64_t idx,
 		const char *direction, int64_t accepted_ms, uint64_t broker_index)
@@ -673,6 +743,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		e = derive_incident(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index);
 	if (e == IRN_OK)
 		e = derive_transition(n, m, content, clen, signer_roles, d->ledger_index);
+	if (e == IRN_OK)
+		e = derive_tasks(n, m, content, clen);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
@@ -957,6 +1029,8 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	if (e == IRN_OK)
 		e = derive_transition(n, chk, payload, plen, chk->signer->roles, 0);
 	if (e == IRN_OK)
+		e = derive_tasks(n, chk, payload, plen);
+	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {
 		n->next_seq++;
@@ -1158,6 +1232,126 @@ op_transition(node *n, json_t *req, const char *account)
 	return author(n, req, account, kind, buf, len, recipients, 1);
 }
 
+/* Form 06: a coordination order to named members, with deadlines. */
+static json_t *
+op_task(node *n, json_t *req, const char *account)
+{
+	const char *hex = json_string_value(json_object_get(req, "incident"));
+	json_t *items = json_object_get(req, "tasks");
+	uint8_t inc[IRN_MSGID_LEN];
+	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
+		return ctl_error(_("give the incident's full 32-digit id"));
+	size_t nt = json_array_size(items);
+	if (nt == 0 || nt > IRN_MAX_LIST)
+		return ctl_error(_("give 1 to 64 tasks"));
+	sqlite3_stmt *st;
+	char reporter[IRN_MAX_ID + 1] = "";
+	if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger), "SELECT sender FROM incidents WHERE message_id = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, inc, sizeof inc, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(reporter, sizeof reporter, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (!reporter[0])
+		return ctl_error(_("this node holds no such incident"));
+	Irnet__TaskItem *it = calloc(nt, sizeof *it), **itp = calloc(nt, sizeof *itp);
+	char recipients[2048];
+	int off = snprintf(recipients, sizeof recipients, "role:coordinator");
+	json_t *resp = NULL;
+	for (size_t i = 0; it && itp && i < nt; i++) {
+		json_t *j = json_array_get(items, i);
+		irnet__task_item__init(&it[i]);
+		it[i].number = (uint32_t)(i + 1);
+		it[i].assignee = (char *)json_string_value(json_object_get(j, "assignee"));
+		it[i].instructions = (char *)json_string_value(json_object_get(j, "instructions"));
+		const char *dl = json_string_value(json_object_get(j, "deadline"));
+		if (!it[i].assignee || !it[i].instructions || !dl ||
+		    irn_parse_time(dl, &it[i].deadline_ms) != IRN_OK) {
+			resp = ctl_error(_("each task needs an assignee, instructions and a deadline (RFC 3339)"));
+			break;
+		}
+		if (off < (int)sizeof recipients - IRN_MAX_ID - 2 && !strstr(recipients, it[i].assignee))
+			off += snprintf(recipients + off, sizeof recipients - (size_t)off, ",%s", it[i].assignee);
+		itp[i] = &it[i];
+	}
+	if (resp == NULL) {
+		Irnet__Tasking t = IRNET__TASKING__INIT;
+		t.incident.data = inc;
+		t.incident.len = sizeof inc;
+		t.reporter = reporter;
+		t.tasks = itp;
+		t.n_tasks = nt;
+		size_t len = irnet__tasking__get_packed_size(&t);
+		uint8_t *buf = malloc(len ? len : 1);
+		if (buf) {
+			irnet__tasking__pack(&t, buf);
+			const char *bad = irn_tasking_validate(buf, len);
+			if (bad) {
+				resp = ctl_error(bad);
+			} else {
+				json_object_set_new(req, "to", json_string(recipients));
+				resp = author(n, req, account, IRNET__KIND__KIND_TASKING, buf, len, recipients, 1);
+			}
+		}
+		free(buf);
+	}
+	free(it);
+	free(itp);
+	return resp ? resp : ctl_error(irn_strerror(IRN_ERR_NOMEM));
+}
+
+/* The assignee answers a task: accept, decline, progress, done. */
+static json_t *
+op_task_status(node *n, json_t *req, const char *account)
+{
+	const char *hex = json_string_value(json_object_get(req, "tasking"));
+	json_int_t number = json_integer_value(json_object_get(req, "number"));
+	const char *state = json_string_value(json_object_get(req, "state"));
+	uint8_t tk[IRN_MSGID_LEN];
+	if (hex == NULL || irn_unhex(tk, sizeof tk, hex) != IRN_OK || number < 1)
+		return ctl_error(_("give the coordination order's id and the task number"));
+	unsigned s = 0;
+	for (unsigned k = IRNET__TASK_STATE__TASK_ACCEPTED; state && k <= IRNET__TASK_STATE__TASK_DONE; k++)
+		if (!strcmp(state, irn_task_state_name(k)) ||
+		    (k == IRNET__TASK_STATE__TASK_PROGRESS && !strcmp(state, "progress")))
+			s = k;
+	if (s == 0)
+		return ctl_error(_("state is accepted, declined, progress or done"));
+	sqlite3_stmt *st;
+	char coordinator[IRN_MAX_ID + 1] = "", assignee[IRN_MAX_ID + 1] = "";
+	if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger), "SELECT coordinator, assignee FROM tasks"
+			       " WHERE tasking = ? AND number = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, tk, sizeof tk, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, number);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(coordinator, sizeof coordinator, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(assignee, sizeof assignee, "%s", (const char *)sqlite3_column_text(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	if (!coordinator[0])
+		return ctl_error(_("this node holds no such task"));
+	if (strcmp(assignee, n->h->cfg.id) != 0)
+		return ctl_error(_("only the member a task is assigned to may answer it"));
+	Irnet__TaskStatus ts = IRNET__TASK_STATUS__INIT;
+	ts.tasking.data = tk;
+	ts.tasking.len = sizeof tk;
+	ts.number = (uint32_t)number;
+	ts.state = s;
+	ts.note = (char *)json_string_value(json_object_get(req, "note"));
+	uint8_t buf[20000];
+	size_t len = irnet__task_status__get_packed_size(&ts);
+	if (len > sizeof buf)
+		return ctl_error(_("the note is too long"));
+	irnet__task_status__pack(&ts, buf);
+	char recipients[200];
+	snprintf(recipients, sizeof recipients, "role:coordinator%s%s",
+		 strcmp(coordinator, n->h->cfg.id) ? "," : "", strcmp(coordinator, n->h->cfg.id) ? coordinator : "");
+	json_object_set_new(req, "to", json_string(recipients));
+	return author(n, req, account, IRNET__KIND__KIND_TASK_STATUS, buf, len, recipients, 1);
+}
+
 /* Kinds whose typed payloads come with the workflow carry text for now. */
 static json_t *
 op_send(node *n, json_t *req, const char *account)
@@ -1168,7 +1362,8 @@ op_send(node *n, json_t *req, const char *account)
 	int kind = kname ? irn_kind_parse(kname) : -1;
 	if (kind < 0 || kind == IRNET__KIND__KIND_INITIAL_REPORT || kind == IRNET__KIND__KIND_RECEIPT ||
 	    kind == IRNET__KIND__KIND_ERROR || kind == IRNET__KIND__KIND_CLASSIFICATION ||
-	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT)
+	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT ||
+	    kind == IRNET__KIND__KIND_TASKING || kind == IRNET__KIND__KIND_TASK_STATUS)
 		return ctl_error(_("unknown kind (initial reports go through 'report')"));
 	if (text == NULL || count < 1 || count > 10000)
 		return ctl_error(_("a text and a count from 1 to 10000 are required"));
@@ -1402,6 +1597,10 @@ ctl_handle(node *n)
 		resp = op_send(n, req, account);
 	else if (!strcmp(op, "transition"))
 		resp = op_transition(n, req, account);
+	else if (!strcmp(op, "task"))
+		resp = op_task(n, req, account);
+	else if (!strcmp(op, "task-status"))
+		resp = op_task_status(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
 	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events")) {

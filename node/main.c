@@ -27,6 +27,9 @@ usage(FILE *f)
 		"  message ...           sign and send another kind of message (text body)\n"
 		"  classify ID ...       classify an incident (severity and why)\n"
 		"  transition ID --to S  move an incident along its lifecycle\n"
+		"  task ID --assign ...  a coordination order (Form 06) with deadlines\n"
+		"  task-status ...       the assignee accepts, declines, reports progress\n"
+		"  tasks                 tasks and their state; OVERDUE past the deadline\n"
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
 		"  outbox                messages signed here and their delivery state\n"
@@ -85,6 +88,12 @@ main(int argc, char **argv)
 		return node_cmd_message(&c, argc, argv);
 	if (!strcmp(cmd, "transition") || !strcmp(cmd, "classify"))
 		return node_cmd_transition(&c, argc, argv);
+	if (!strcmp(cmd, "task"))
+		return node_cmd_task(&c, argc, argv);
+	if (!strcmp(cmd, "task-status"))
+		return node_cmd_task_status(&c, argc, argv);
+	if (!strcmp(cmd, "tasks"))
+		return node_cmd_tasks(&c, argc, argv);
 	if (!strcmp(cmd, "rotate-keys"))
 		return node_cmd_rotate_keys(&c, argc, argv);
 	if (!strcmp(cmd, "members"))

@@ -4,9 +4,10 @@
 # conflicting changes resolve the same way everywhere.
 . "$(dirname "$0")/common.sh"
 REPORT_TO=role:coordinator,role:owner,role:national setup_network "$T" "$PORT" \
-  op:operator own:owner coord:coordinator nat:national
+  op:operator own:owner coord:coordinator nat:national r1:responder r2:responder
 start_broker "$T"
 ALL="op own coord nat"
+for n in r1 r2; do start_node "$T" $n; done
 for n in $ALL; do start_node "$T" $n; done
 for n in $ALL; do wait_for 15 node_connected "$T" $n; done
 state_at() { "$NODE" --home "$T/$1" --json incidents | /usr/bin/python3 -c "import json,sys; print({i['id']: i['state'] for i in json.load(sys.stdin)}.get('$2','-'))"; }
@@ -27,13 +28,15 @@ check "... with who decided and why" sh -c "'$NODE' --home '$T/op' --json incide
 check "an invalid change is refused with a reason" \
   sh -c "! '$NODE' --home '$T/coord' transition $id --to closed --reason x 2>'$T/err' && grep -q 'no such change' '$T/err'"
 
-# Two members move the incident from the same state at the same time.
-"$NODE" --home "$T/coord" transition "$id" --to responding > "$T/t1.out" 2>&1 &
-p1=$!
-"$NODE" --home "$T/nat" transition "$id" --to merged --merged-into "$(printf 'ab%.0s' $(seq 16))" --reason "Trùng với sự cố khác" > "$T/t2.out" 2>&1 &
-p2=$!
-wait $p1 || true; wait $p2 || true
-check "both conflicting changes were signed and sent" sh -c "grep -q signed '$T/t1.out' && grep -q signed '$T/t2.out'"
+# Two members move the incident from the same state at the same time: while
+# the broker is down both changes are signed against "classified" and queued;
+# when it returns it orders them, and every node refuses the second alike.
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
+"$NODE" --home "$T/coord" transition "$id" --to responding > "$T/t1.out" 2>&1 || true
+"$NODE" --home "$T/nat" transition "$id" --to merged --merged-into "$(printf 'ab%.0s' $(seq 16))" \
+  --reason "Trùng với sự cố khác" > "$T/t2.out" 2>&1 || true
+check "both conflicting changes were signed and queued" sh -c "grep -q signed '$T/t1.out' && grep -q signed '$T/t2.out'"
+start_broker "$T"
 settled() { local m s; for m in $ALL; do s=$(state_at $m "$id"); [ "$s" = responding ] || [ "$s" = merged ] || return 1; done
             [ "$(state_at op "$id")" = "$(state_at coord "$id")" ] && [ "$(state_at own "$id")" = "$(state_at nat "$id")" ] &&
             [ "$(state_at op "$id")" = "$(state_at nat "$id")" ]; }
@@ -47,5 +50,26 @@ if [ "$final" = responding ]; then
   "$NODE" --home "$T/coord" transition "$id" --to closed --reason "Đã nhận báo cáo kết thúc" >/dev/null
   check "the coordinator closes it: every node agrees" wait_for 15 all_at "$id" closed
 fi
-for n in $ALL; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
+
+# Form 06: a coordination order with two tasks, answered by the assignees.
+id2=$("$NODE" --home "$T/op" --json report --system "Hệ thống thư điện tử" --security-level 3 \
+  --category attack.phishing --summary "Thư giả mạo" --organisation "Sở Y tế" \
+  --detected-at 2026-11-25T08:00:00+07:00 --wait 15 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "the coordinator holds the second incident" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep -q $id2"
+"$NODE" --home "$T/coord" task "$id2" --assign kontum/r1 --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Thu thập nhật ký máy chủ thư" --assign kontum/r2 --deadline 2026-01-01T17:00:00+07:00 \
+  --instructions "Chặn tên miền giả mạo" >/dev/null
+tasks_at() { "$NODE" --home "$T/$1" --json tasks; }
+check "each assignee receives the coordination order" \
+  wait_for 15 sh -c "'$NODE' --home '$T/r1' tasks | grep -q 'Thu thập' && '$NODE' --home '$T/r2' tasks | grep -q 'Chặn'"
+order=$(tasks_at r1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["order"])')
+check "a task past its deadline shows as OVERDUE" sh -c "'$NODE' --home '$T/coord' tasks | grep 'Chặn' | grep -q OVERDUE"
+"$NODE" --home "$T/r1" task-status "$order" 1 accepted >/dev/null
+"$NODE" --home "$T/r2" task-status "$order" 2 done --note "Đã chặn trên tường lửa" >/dev/null
+st() { tasks_at coord | /usr/bin/python3 -c "import json,sys; print({t['number']: t['state'] for t in json.load(sys.stdin) if t['order']=='$order'}[$1])"; }
+check "the coordinator sees task 1 accepted" wait_for 15 sh -c "[ \"\$($(declare -f st tasks_at); NODE=$NODE; T=$T; order=$order; st 1)\" = accepted ]"
+check "... and task 2 done" wait_for 15 sh -c "[ \"\$($(declare -f st tasks_at); NODE=$NODE; T=$T; order=$order; st 2)\" = done ]"
+check "an assignee may not answer another's task" sh -c "! '$NODE' --home '$T/r1' task-status $order 2 declined 2>/dev/null"
+check "a responder may not issue a coordination order" sh -c "! '$NODE' --home '$T/r1' task $id2 --assign kontum/r2 --deadline 2030-01-01T00:00:00Z --instructions x 2>/dev/null"
+for n in $ALL r1 r2; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
 finish

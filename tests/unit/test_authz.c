@@ -123,6 +123,28 @@ payload_for(unsigned kind, size_t *len)
 		t.has_severity = kind == IRNET__KIND__KIND_CLASSIFICATION;
 		t.severity = 2;
 		*len = irnet__transition__pack(&t, b);
+	} else if (kind == IRNET__KIND__KIND_TASKING) {
+		uint8_t inc[IRN_MSGID_LEN] = { 7 };
+		Irnet__TaskItem it = IRNET__TASK_ITEM__INIT, *itp = &it;
+		it.number = 1;
+		it.assignee = (char *)ids[4];
+		it.instructions = (char *)"Thu thập mẫu mã độc";
+		it.deadline_ms = irn_now_ms() + TH_DAY_MS;
+		Irnet__Tasking t = IRNET__TASKING__INIT;
+		t.incident.data = inc;
+		t.incident.len = sizeof inc;
+		t.reporter = (char *)ids[1];
+		t.tasks = &itp;
+		t.n_tasks = 1;
+		*len = irnet__tasking__pack(&t, b);
+	} else if (kind == IRNET__KIND__KIND_TASK_STATUS) {
+		uint8_t tk[IRN_MSGID_LEN] = { 8 };
+		Irnet__TaskStatus t = IRNET__TASK_STATUS__INIT;
+		t.tasking.data = tk;
+		t.tasking.len = sizeof tk;
+		t.number = 1;
+		t.state = IRNET__TASK_STATE__TASK_ACCEPTED;
+		*len = irnet__task_status__pack(&t, b);
 	} else if (kind == IRNET__KIND__KIND_ERROR) {
 		Irnet__ErrorReply e = IRNET__ERROR_REPLY__INIT;
 		e.code = 6;
