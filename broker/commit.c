@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "authz.h"
 #include "wire.h"
+#include "crypto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,13 +118,27 @@ begin(committer *c)
 	return true;
 }
 
+/* The last sequence number of each sender that is used up: by an accepted
+ * message, or by a validly signed one that was refused for good. The broker
+ * takes each sender's messages strictly in order, so a message lost to a
+ * transient failure can never be overtaken and then refused as a replay. */
 static uint64_t
 last_sequence(committer *c, const char *sender)
 {
 	sqlite3_stmt *st;
 	uint64_t v = 0;
-	if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
-			       "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?", -1,
+	sqlite3 *db = irn_ledger_db(c->h->ledger);
+	if (sqlite3_prepare_v2(db, "SELECT last FROM sequences WHERE sender = ?", -1, &st, NULL) != SQLITE_OK)
+		return UINT64_MAX;
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	bool have = sqlite3_step(st) == SQLITE_ROW;
+	if (have)
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (have)
+		return v;
+	/* a ledger from before the table: what it accepted */
+	if (sqlite3_prepare_v2(db, "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?", -1,
 			       &st, NULL) != SQLITE_OK)
 		return UINT64_MAX;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
@@ -131,6 +146,46 @@ last_sequence(committer *c, const char *sender)
 		v = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
+}
+
+static irn_err
+use_sequence(committer *c, const char *sender, uint64_t seq)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+				    "INSERT OR REPLACE INTO sequences(sender, last) VALUES(?, ?)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return irn_sqlite_err(rc);
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return irn_sqlite_err(rc);
+}
+
+/* For a refused envelope: is it really the connection member's, signed by
+ * it? Then its sequence number is used up (so what follows is not stuck). */
+static bool
+signed_sequence(committer *c, const job *j, uint64_t *seq)
+{
+	bool ok = false;
+	Irnet__Envelope *e = irnet__envelope__unpack(NULL, j->len, j->bytes);
+	Irnet__Body *b = e && e->signer_key_id.len == IRN_KEYID_LEN && e->signature.len == IRN_SIG_LEN
+				 ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+	const uint8_t *pk = NULL;
+	const irn_member *m = b && b->header ? irn_roster_find_signer(c->h->roster, e->signer_key_id.data,
+								      irn_now_ms(), &pk) : NULL;
+	if (m && !strcmp(m->id, j->member) && b->header->sender && !strcmp(b->header->sender, j->member) &&
+	    irn_domain_verify(e->signature.data, IRN_DOMAIN_ENVELOPE, c->h->cfg.network, e->body.data,
+			      e->body.len, pk) == IRN_OK) {
+		*seq = b->header->sequence;
+		ok = true;
+	}
+	if (b)
+		irnet__body__free_unpacked(b, NULL);
+	if (e)
+		irnet__envelope__free_unpacked(e, NULL);
+	return ok;
 }
 
 static char *
@@ -188,8 +243,20 @@ handle_submit(committer *c, job *j)
 {
 	if (j->refused) {
 		uint8_t pid[IRN_MSGID_LEN];
-		refuse(c, j, j->why.code, irn_envelope_peek_id(j->bytes, j->len, pid) ? pid : NULL,
-		       j->why.reason, false);
+		const uint8_t *idp = irn_envelope_peek_id(j->bytes, j->len, pid) ? pid : NULL;
+		uint64_t seq;
+		if (j->why.code != IRNET__ERROR_CODE__ERR_BAD_SIGNATURE && signed_sequence(c, j, &seq) &&
+		    begin(c)) {
+			uint64_t last = last_sequence(c, j->member);
+			if (seq > last + 1) { /* refuse it in its turn, not before */
+				emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_SEQUENCE_GAP, idp,
+					   "an earlier message is missing; resend in order", false);
+				return;
+			}
+			if (seq == last + 1 && use_sequence(c, j->member, seq) != IRN_OK)
+				log_error(_("cannot record a used sequence number"));
+		}
+		refuse(c, j, j->why.code, idp, j->why.reason, false);
 		return;
 	}
 	const Irnet__Header *hd = j->msg->h;
@@ -236,9 +303,15 @@ handle_submit(committer *c, job *j)
 	uint64_t last = last_sequence(c, hd->sender);
 	if (hd->sequence <= last) {
 		char d[96];
-		snprintf(d, sizeof d, "sequence %llu is not above the last accepted %llu",
+		snprintf(d, sizeof d, "sequence %llu is not above the last used %llu",
 			 (unsigned long long)hd->sequence, (unsigned long long)last);
 		refuse(c, j, IRNET__ERROR_CODE__ERR_REPLAY, hd->message_id.data, d, hd->exercise);
+		return;
+	}
+	if (hd->sequence > last + 1) {
+		/* transient: the author resends from the missing one */
+		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_SEQUENCE_GAP, hd->message_id.data,
+			   "an earlier message is missing; resend in order", hd->exercise);
 		return;
 	}
 	int64_t now = irn_now_ms();
@@ -282,6 +355,8 @@ handle_submit(committer *c, job *j)
 				  .sequence = hd->sequence, .data = j->bytes, .len = j->len,
 				  .receipt = renv, .rlen = rlen, .to_roles = roles, .to_members = members };
 		e = irn_ledger_append(c->h->ledger, &ent, NULL);
+		if (e == IRN_OK)
+			e = use_sequence(c, hd->sender, hd->sequence);
 	} else if (e == IRN_OK) {
 		e = IRN_ERR_NOMEM;
 	}
@@ -464,7 +539,8 @@ handle_hello(committer *c, job *j)
 		emit(c, j->member, j->gen, pb, pl, false);
 	log_info("%s connected (roster %llu, delivered up to %llu)", j->member,
 		 (unsigned long long)hl->roster_version, (unsigned long long)hl->delivered_upto);
-	pump(c, s);
+	/* deliveries start in flush(), after this round's commit: a delivery
+	 * never carries a row that is not yet durable */
 }
 
 static void
@@ -492,7 +568,7 @@ handle_ack(committer *c, job *j)
 			sqlite3_finalize(st);
 		}
 	}
-	pump(c, s);
+	/* the window reopens: flush() pumps after the commit */
 }
 
 /* The last 200 security events, for coordinators. */
@@ -671,6 +747,7 @@ commit_main(void *arg)
 		     "CREATE TABLE IF NOT EXISTS ack_log(member TEXT NOT NULL, upto INTEGER NOT NULL,"
 		     " time_ms INTEGER NOT NULL);"
 		     "CREATE INDEX IF NOT EXISTS ack_log_member ON ack_log(member, upto);"
+		     "CREATE TABLE IF NOT EXISTS sequences(sender TEXT PRIMARY KEY, last INTEGER NOT NULL);"
 		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);

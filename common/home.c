@@ -223,6 +223,17 @@ fail:
 irn_err
 irn_home_sync_roster(irn_home *h)
 {
+	/* Only another connection (a roster-import) can change the roster
+	 * behind our back, and only its commits move data_version. */
+	sqlite3_stmt *dv;
+	if (h->roster && sqlite3_prepare_v2(irn_ledger_db(h->ledger), "PRAGMA data_version", -1, &dv,
+					    NULL) == SQLITE_OK) {
+		int64_t v = sqlite3_step(dv) == SQLITE_ROW ? sqlite3_column_int64(dv, 0) : -1;
+		sqlite3_finalize(dv);
+		if (v == h->data_version)
+			return IRN_OK;
+		h->data_version = v;
+	}
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT idx, data FROM ledger"
 				    " WHERE type = 1 ORDER BY idx DESC LIMIT 1", -1, &st, NULL);

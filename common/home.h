@@ -37,6 +37,7 @@ typedef struct irn_home {
 	irn_roster *roster;    /* current roster, NULL before the first import */
 	uint8_t pin[IRN_PK_LEN]; /* current authority key */
 	uint64_t roster_idx;   /* ledger index of the roster entry in force */
+	int64_t data_version;  /* PRAGMA data_version when the roster was last checked */
 } irn_home;
 
 /* Create a new home: directory 0700, config, fresh keys, ledger with the

@@ -30,6 +30,7 @@ static const char *const schema =
 	"CREATE UNIQUE INDEX IF NOT EXISTS ledger_msg ON ledger(sender, message_id)"
 	" WHERE type = 2;"
 	"CREATE INDEX IF NOT EXISTS ledger_seq ON ledger(sender, sequence) WHERE type = 2;"
+	"CREATE INDEX IF NOT EXISTS ledger_rosters ON ledger(idx) WHERE type = 1;"
 	"CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger"
 	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"
 	"CREATE TRIGGER IF NOT EXISTS ledger_no_delete BEFORE DELETE ON ledger"

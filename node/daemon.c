@@ -349,7 +349,8 @@ handle_error(node *n, const uint8_t *b, size_t len)
 	}
 	const char *code = irn_error_code_name(r->code);
 	bool transient = r->code == IRNET__ERROR_CODE__ERR_STORAGE ||
-			 r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED;
+			 r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED ||
+			 r->code == IRNET__ERROR_CODE__ERR_SEQUENCE_GAP;
 	log_warn(_("broker refused a message: %s: %s%s"), code, r->detail ? r->detail : "",
 		 transient ? _(" (will retry)") : "");
 	if (n->inflight)
@@ -357,8 +358,9 @@ handle_error(node *n, const uint8_t *b, size_t len)
 	/* The message stays pending: resend from the oldest pending one soon,
 	 * even if receipts for later messages keep arriving (the 5 s silence
 	 * rule alone would never fire then, nor once inflight reached 0). */
-	if (transient && n->retry_at_ms == 0)
-		n->retry_at_ms = irn_now_ms() + 5000;
+	if (transient && n->retry_at_ms == 0) /* a gap is resent sooner than a full disk */
+		n->retry_at_ms = irn_now_ms() +
+				 (r->code == IRNET__ERROR_CODE__ERR_SEQUENCE_GAP ? 1000 : 5000);
 	if (!transient && r->has_message_id) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
@@ -414,6 +416,17 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 		return IRN_ERR_DB;
 	}
 	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	/* Who reported it is what the signed initial report says, never what a
+	 * transition claims: look it up. */
+	char real_reporter[IRN_MAX_ID + 1] = "";
+	sqlite3_stmt *rq;
+	if (sqlite3_prepare_v2(db, "SELECT sender FROM incidents WHERE message_id = ?", -1, &rq,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_blob(rq, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+		if (sqlite3_step(rq) == SQLITE_ROW)
+			snprintf(real_reporter, sizeof real_reporter, "%s", (const char *)sqlite3_column_text(rq, 0));
+		sqlite3_finalize(rq);
+	}
 	unsigned state = IRNET__INCIDENT_STATE__STATE_REPORTED;
 	char sev[16] = "", by[IRN_MAX_ID + 1] = "", reason[512] = "";
 	uint8_t merged[IRN_MSGID_LEN];
@@ -423,9 +436,11 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 		const char *reporter = (const char *)sqlite3_column_text(st, 1);
 		const char *sender = (const char *)sqlite3_column_text(st, 2);
 		const char *why = from != state ? "the incident is no longer in the state it names"
-						: irn_transition_allowed(from, to,
-									 (uint32_t)sqlite3_column_int64(st, 3),
-									 reporter && sender && !strcmp(reporter, sender));
+				  : reporter == NULL || strcmp(reporter, real_reporter) != 0
+					? "the transition names another reporter than the report's"
+					: irn_transition_allowed(from, to,
+								 (uint32_t)sqlite3_column_int64(st, 3),
+								 sender && !strcmp(real_reporter, sender));
 		if (why == NULL) {
 			state = to;
 			if (to == IRNET__INCIDENT_STATE__STATE_CLASSIFIED) {
@@ -949,7 +964,9 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	h.n_to_members = nm;
 	h.to_roles = roles;
 	h.n_to_roles = nr;
-	json_int_t tlp = json_integer_value(json_object_get(req, "tlp"));
+	/* AMBER unless the author chose: json_integer_value(NULL) is 0 (CLEAR) */
+	json_t *tj = json_object_get(req, "tlp");
+	json_int_t tlp = json_is_integer(tj) ? json_integer_value(tj) : IRNET__TLP__TLP_AMBER;
 	h.tlp = tlp >= 0 && tlp <= 3 ? (uint32_t)tlp : IRNET__TLP__TLP_AMBER;
 	const char *person = json_string_value(json_object_get(req, "person"));
 	h.signed_by_person = (char *)(person && *person ? person : n->h->cfg.person[0] ? n->h->cfg.person : NULL);

@@ -209,7 +209,18 @@ class Run:
         raise RuntimeError("%s: no Welcome after Hello (%d tries)" % (ident.id, tries))
 
     def next_seq(self):
-        self.seq += 1
+        """The broker takes each sender's sequence strictly in order and uses
+        one up for every message the sender validly signed, accepted or
+        refused (PROTOCOL.md): ask its database where the attacker stands."""
+        bdb = os.path.join(self.dir, "broker", "ledger.db")
+        con = sqlite3.connect("file:%s?mode=ro" % bdb, uri=True, timeout=10)
+        try:
+            row = con.execute("select last from sequences where sender=?", (self.att.id,)).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        finally:
+            con.close()
+        self.seq = (row[0] if row else 0) + 1
         return self.seq
 
     def text_msg(self, ident, text, kind=w.KIND_PROGRESS_REPORT, seq=None, mid=None,

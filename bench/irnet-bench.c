@@ -1,0 +1,1895 @@
+/* irnet-bench - the benchmark of issue 7.
+ *
+ * Starts real `irnet-broker run` processes (homes made with the library,
+ * roster signed like `irnet-keys roster-sign`), drives them over real CURVE
+ * DEALER sockets with real signed envelopes, and prints one table:
+ *
+ *   1. baselines on this machine: one core's Ed25519 verify and sign rate,
+ *      SQLite batched fsynced commits (WAL, synchronous=FULL) and fdatasync
+ *      latency on the filesystem of the broker's home;
+ *   2. ingest: N concurrent senders, a window of W submissions in flight each;
+ *   3. end to end: one sender -> broker -> one verifying, acknowledging receiver;
+ *   4. submit->receipt latency at a fixed offered load;
+ *   5. the same while one extra sender floods;
+ *   6. `irnet-broker ledger verify` on the ledger the runs produced.
+ *
+ * Only the wire protocol (docs/PROTOCOL.md) and the broker binary are used,
+ * never the broker's internals. Everything is on 127.0.0.1; every loop is
+ * bounded in time; the broker is stopped at the end (and on SIGINT/SIGTERM,
+ * and by PR_SET_PDEATHSIG if the bench dies).
+ */
+#include "crypto.h"
+#include "envelope.h"
+#include "home.h"
+#include "keys.h"
+#include "roster.h"
+#include "wire.h"
+#include "irnet.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <zmq.h>
+
+#define NET "benchnet"
+#define MAX_NS 16
+
+/* ------------------------------------------------------------------ options */
+
+static struct {
+	const char *broker;
+	char dir[1024];
+	bool quick, keep, verify_receipts;
+	int ns[MAX_NS], n_ns;
+	int no_hello_n;         /* extra ingest run at this N without Hello (0: none) */
+	int repeat_n;           /* ingest again at this N after the other runs (0: none) */
+	int window, total, total_n1;
+	int lat_rate, lat_senders;
+	double lat_seconds;
+	int flood_rate;         /* flooder's offered load, msg/s (open loop) */
+	char flood_limits[128]; /* member_rate values for the flood runs ("default": none) */
+	int member_rate;        /* member_rate written for the capacity runs (0: broker default) */
+	int e2e_total;
+	double base_seconds;
+	const char *only;       /* comma list of phases: base,ingest,e2e,lat,flood,verify */
+	const char *log_level;  /* broker log level in irnet.conf */
+	const char *perf_dir;   /* perf record -p BROKER per phase into this dir */
+	const char *nats;       /* irnet-bench-nats, for the peer baseline (NULL: none) */
+	const char *label;      /* printed in the header, e.g. the source revision */
+} opt;
+
+static bool
+phase_on(const char *name)
+{
+	if (opt.only == NULL)
+		return true;
+	char buf[256];
+	snprintf(buf, sizeof buf, ",%s,", opt.only);
+	char pat[64];
+	snprintf(pat, sizeof pat, ",%s,", name);
+	return strstr(buf, pat) != NULL;
+}
+
+/* ------------------------------------------------------------------ utils */
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int s) { (void)s; stop_flag = 1; }
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+self_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void IRN_PRINTF(1, 2)
+note(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "irnet-bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void IRN_PRINTF(1, 2)
+die(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "irnet-bench: fatal: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Machine-wide CPU time in seconds from /proc/stat: busy (user, nice,
+ * system) and steal (taken by the hypervisor). Other processes on
+ * this machine (other sessions' tests) show up as busy time that is neither
+ * the broker's nor the bench's: every phase reports it. */
+static void
+sys_cpu(double *busy, double *steal)
+{
+	unsigned long long v[10] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	if (f) {
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+			   &v[4], &v[5], &v[6], &v[7]) != 8)
+			memset(v, 0, sizeof v);
+		fclose(f);
+	}
+	double tck = (double)sysconf(_SC_CLK_TCK);
+	/* user + nice + system: irq and softirq time (loopback TCP of our own
+	 * traffic lands there) is nobody's, steal is not the guest's */
+	*busy = (double)(v[0] + v[1] + v[2]) / tck;
+	*steal = (double)v[7] / tck;
+}
+
+typedef struct cpu_mark {
+	double t, broker, self, busy, steal;
+} cpu_mark;
+
+static void
+cpu_mark_take(cpu_mark *m, double broker)
+{
+	m->t = now_s();
+	m->broker = broker;
+	m->self = self_cpu();
+	sys_cpu(&m->busy, &m->steal);
+}
+
+/* Cores used by other processes between two marks (and steal). */
+static double
+others_cores(const cpu_mark *a, const cpu_mark *b, double *steal)
+{
+	double dt = b->t - a->t;
+	if (steal)
+		*steal = 0;
+	if (dt <= 0)
+		return 0;
+	double o = (b->busy - a->busy) - (b->broker - a->broker) - (b->self - a->self);
+	if (steal)
+		*steal = (b->steal - a->steal) / dt;
+	return o > 0 ? o / dt : 0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double
+pct(const double *v, size_t n, double p)
+{
+	if (n == 0)
+		return NAN;
+	size_t k = (size_t)ceil(p / 100.0 * (double)n);
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+static int
+free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t l = sizeof a;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &l) != 0)
+		die("cannot find a free port: %s", strerror(errno));
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* ------------------------------------------------------------------ results */
+
+typedef struct row {
+	char sect[8], what[96], value[96], ratio[48], target[64], verdict[24];
+} row;
+static row rows[64];
+static int n_rows;
+
+static void IRN_PRINTF(2, 3)
+add_row(const char *sect, const char *fmt, ...)
+{
+	if (n_rows >= 64)
+		return;
+	row *r = &rows[n_rows++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->sect, sizeof r->sect, "%s", sect);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->what, sizeof r->what, fmt, ap);
+	va_end(ap);
+}
+
+static row *last_row(void) { return &rows[n_rows - 1]; }
+
+#define SETF(field, ...) snprintf(last_row()->field, sizeof last_row()->field, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ members, roster, homes */
+
+typedef struct member {
+	char id[IRN_MAX_ID + 1];
+	irn_keys *k;
+	uint64_t next_seq;
+	unsigned role;
+} member;
+
+static irn_keys *authority;
+static member *ops;     /* operators: senders, the flooder, the e2e sender */
+static int n_ops;
+static member coord;    /* coordinator: the e2e receiver */
+static irn_roster *roster; /* parsed, for the receiver's checks */
+
+typedef struct bhome {
+	char dir[1100];
+	char id[IRN_MAX_ID + 1];
+	char endpoint[64];
+	uint8_t sign_pk[IRN_PK_LEN], box_pk[IRN_PK_LEN];
+	char conf[4096];   /* irnet.conf as irn_home_create wrote it */
+	size_t conf_len;
+} bhome;
+/* A: ingest (its ledger grows run after run), the repeats, ledger verify.
+ * B: end to end (fresh: the receiver starts at delivered_upto 0).
+ * C: latency and flood (fresh, so they do not depend on what ran before). */
+static bhome home_a, home_b, home_c;
+
+static void
+home_make(bhome *bh, const char *name, const char *id)
+{
+	snprintf(bh->dir, sizeof bh->dir, "%s/%s", opt.dir, name);
+	snprintf(bh->id, sizeof bh->id, "%s", id);
+	snprintf(bh->endpoint, sizeof bh->endpoint, "tcp://127.0.0.1:%d", free_port());
+	irn_config c;
+	irn_config_defaults(&c);
+	snprintf(c.id, sizeof c.id, "%s", id);
+	snprintf(c.network, sizeof c.network, "%s", NET);
+	snprintf(c.listen, sizeof c.listen, "%s", bh->endpoint);
+	if (irn_log_parse_level(opt.log_level, &c.log_level) != 0)
+		die("bad --log-level %s", opt.log_level);
+	irn_err e = irn_home_create(bh->dir, &c, authority->sign_pk);
+	if (e != IRN_OK)
+		die("irn_home_create %s: %s", bh->dir, irn_strerror(e));
+	char kd[1200];
+	snprintf(kd, sizeof kd, "%s/keys", bh->dir);
+	irn_keys *k = NULL;
+	if ((e = irn_keys_load(kd, &k)) != IRN_OK)
+		die("cannot load the broker keys in %s: %s", kd, irn_strerror(e));
+	memcpy(bh->sign_pk, k->sign_pk, IRN_PK_LEN);
+	memcpy(bh->box_pk, k->box_pk, IRN_PK_LEN);
+	irn_keys_free(&k);
+	char cp[1200];
+	snprintf(cp, sizeof cp, "%s/irnet.conf", bh->dir);
+	int fd = open(cp, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, bh->conf, sizeof bh->conf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		die("cannot read %s", cp);
+	bh->conf_len = (size_t)n;
+}
+
+/* The broker's per-member submission limit (member_rate, in newer brokers):
+ * appended to irnet.conf before each start; 0 leaves the broker's default.
+ * A broker that does not know the key only warns. */
+static void
+home_config(const bhome *bh, int member_rate)
+{
+	char buf[4300], cp[1200];
+	memcpy(buf, bh->conf, bh->conf_len);
+	size_t n = bh->conf_len;
+	if (member_rate > 0)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "member_rate = %d\n", member_rate);
+	snprintf(cp, sizeof cp, "%s/irnet.conf", bh->dir);
+	if (irn_write_file(cp, (const uint8_t *)buf, n, 0600) != IRN_OK)
+		die("cannot write %s", cp);
+}
+
+/* Build and sign the roster the way `irnet-keys roster-sign` does. */
+static uint8_t *
+roster_sign(size_t *outlen)
+{
+	size_t n = (size_t)n_ops + 4;
+	Irnet__Member *mem = calloc(n, sizeof *mem);
+	Irnet__Member **mp = calloc(n, sizeof *mp);
+	uint32_t *roles = calloc(n, sizeof *roles);
+	if (!mem || !mp || !roles)
+		die("out of memory");
+	int64_t now = irn_now_ms();
+	for (size_t i = 0; i < n; i++) {
+		irnet__member__init(&mem[i]);
+		mp[i] = &mem[i];
+		const char *id;
+		const uint8_t *spk, *bpk;
+		if (i < (size_t)n_ops) {
+			id = ops[i].id;
+			spk = ops[i].k->sign_pk;
+			bpk = ops[i].k->box_pk;
+			roles[i] = IRNET__ROLE__ROLE_OPERATOR;
+		} else if (i == (size_t)n_ops) {
+			id = coord.id;
+			spk = coord.k->sign_pk;
+			bpk = coord.k->box_pk;
+			roles[i] = IRNET__ROLE__ROLE_COORDINATOR;
+		} else {
+			bhome *bh = i == (size_t)n_ops + 1 ? &home_a
+				  : i == (size_t)n_ops + 2 ? &home_b : &home_c;
+			id = bh->id;
+			spk = bh->sign_pk;
+			bpk = bh->box_pk;
+			roles[i] = IRNET__ROLE__ROLE_BROKER;
+			mem[i].endpoint = bh->endpoint;
+		}
+		mem[i].id = (char *)id;
+		mem[i].display_name = (char *)id;
+		mem[i].organisation = (char *)"Sở Thông tin và Truyền thông (benchmark)";
+		mem[i].roles = &roles[i];
+		mem[i].n_roles = 1;
+		mem[i].sign_pk = (ProtobufCBinaryData){ IRN_PK_LEN, (uint8_t *)spk };
+		mem[i].transport_pk = (ProtobufCBinaryData){ IRN_PK_LEN, (uint8_t *)bpk };
+		mem[i].valid_from_ms = now - 3600 * 1000LL;
+		mem[i].valid_until_ms = now + 2 * 86400 * 1000LL;
+		mem[i].revoked = false;
+	}
+	Irnet__RosterBody rb = IRNET__ROSTER_BODY__INIT;
+	rb.network = (char *)NET;
+	rb.version = 1;
+	rb.issued_ms = now - 60000;
+	rb.expires_ms = now + 30 * 86400 * 1000LL;
+	rb.authority_pk = (ProtobufCBinaryData){ IRN_PK_LEN, authority->sign_pk };
+	rb.members = mp;
+	rb.n_members = n;
+	size_t bl = irnet__roster_body__get_packed_size(&rb);
+	uint8_t *body = malloc(bl);
+	if (!body)
+		die("out of memory");
+	irnet__roster_body__pack(&rb, body);
+	uint8_t sig[IRN_SIG_LEN];
+	if (irn_domain_sign(sig, IRN_DOMAIN_ROSTER, NET, body, bl, authority->sign_sk) != IRN_OK)
+		die("cannot sign the roster");
+	Irnet__SignedRoster sr = IRNET__SIGNED_ROSTER__INIT;
+	sr.body = (ProtobufCBinaryData){ bl, body };
+	sr.signature = (ProtobufCBinaryData){ IRN_SIG_LEN, sig };
+	size_t sl = irnet__signed_roster__get_packed_size(&sr);
+	uint8_t *sb = malloc(sl);
+	if (!sb)
+		die("out of memory");
+	irnet__signed_roster__pack(&sr, sb);
+	free(body);
+	free(mem);
+	free(mp);
+	free(roles);
+	*outlen = sl;
+	return sb;
+}
+
+static void
+home_accept(bhome *bh, const uint8_t *r, size_t rl)
+{
+	irn_home *h = NULL;
+	if (irn_home_open(bh->dir, false, false, &h) != IRN_OK)
+		die("cannot open %s", bh->dir);
+	char why[256];
+	irn_err e = irn_home_accept_roster(h, r, rl, why, sizeof why);
+	irn_home_close(&h);
+	if (e != IRN_OK)
+		die("%s: %s", bh->dir, why);
+}
+
+static void
+setup(int max_n)
+{
+	double t0 = now_s();
+	if (irn_keys_generate(&authority) != IRN_OK)
+		die("keygen");
+	n_ops = max_n + 2; /* senders, the flooder, the end-to-end sender */
+	ops = calloc((size_t)n_ops, sizeof *ops);
+	if (!ops)
+		die("out of memory");
+	for (int i = 0; i < n_ops; i++) {
+		snprintf(ops[i].id, sizeof ops[i].id, "%s/op-%04d", NET, i);
+		if (irn_keys_generate(&ops[i].k) != IRN_OK)
+			die("keygen");
+		ops[i].next_seq = 1;
+		ops[i].role = IRNET__ROLE__ROLE_OPERATOR;
+	}
+	snprintf(coord.id, sizeof coord.id, "%s/coordinator", NET);
+	if (irn_keys_generate(&coord.k) != IRN_OK)
+		die("keygen");
+	coord.next_seq = 1;
+	coord.role = IRNET__ROLE__ROLE_COORDINATOR;
+	home_make(&home_a, "broker-a", NET "/broker-a");
+	home_make(&home_b, "broker-b", NET "/broker-b");
+	home_make(&home_c, "broker-c", NET "/broker-c");
+	size_t rl;
+	uint8_t *r = roster_sign(&rl);
+	home_accept(&home_a, r, rl);
+	home_accept(&home_b, r, rl);
+	home_accept(&home_c, r, rl);
+	uint8_t np[IRN_PK_LEN];
+	if (irn_roster_parse(r, rl, authority->sign_pk, NET, irn_now_ms(), &roster, np) != IRN_OK)
+		die("the roster we signed does not parse");
+	free(r);
+	note("setup: %d members, three broker homes in %s (%.1f s)", n_ops + 4, opt.dir, now_s() - t0);
+}
+
+/* ------------------------------------------------------------------ the broker process */
+
+typedef struct broker_proc {
+	pid_t pid;
+	int outfd;
+	double cpu0, t0;
+	pid_t perf;
+} broker_proc;
+static pid_t live_broker = 0;
+
+static void
+kill_live(void)
+{
+	if (live_broker > 0) {
+		kill(live_broker, SIGKILL);
+		waitpid(live_broker, NULL, 0);
+		live_broker = 0;
+	}
+}
+
+/* utime + stime of a process, in seconds (-1 if gone). */
+static double
+proc_cpu(pid_t pid)
+{
+	char p[64], buf[2048];
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return -1;
+	/* after ")": field 3 is state; utime is field 14, stime 15 */
+	unsigned long long ut = 0, st = 0;
+	int field = 2;
+	for (char *t = s + 1; *t && field < 15;) {
+		while (*t == ' ')
+			t++;
+		field++;
+		if (field == 14)
+			ut = strtoull(t, NULL, 10);
+		if (field == 15)
+			st = strtoull(t, NULL, 10);
+		while (*t && *t != ' ')
+			t++;
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void
+perf_start(broker_proc *b, const char *phase)
+{
+	b->perf = 0;
+	if (!opt.perf_dir)
+		return;
+	char out[1200], pid[32];
+	snprintf(out, sizeof out, "%s/%s.perf.data", opt.perf_dir, phase);
+	snprintf(pid, sizeof pid, "%d", (int)b->pid);
+	pid_t p = fork();
+	if (p == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		execlp("perf", "perf", "record", "-q", "-F", "997", "-e", "cpu-clock",
+		       "--call-graph", "dwarf,16384", "-p", pid, "-o", out, (char *)NULL);
+		_exit(127);
+	}
+	b->perf = p;
+	usleep(300000); /* let perf attach */
+}
+
+static void
+perf_stop(broker_proc *b)
+{
+	if (b->perf > 0) {
+		kill(b->perf, SIGINT);
+		waitpid(b->perf, NULL, 0);
+		b->perf = 0;
+	}
+}
+
+static void
+broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate)
+{
+	home_config(bh, member_rate);
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	char logp[1200];
+	snprintf(logp, sizeof logp, "%s/broker-%s.log", opt.dir, phase);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int dn = open("/dev/null", O_RDONLY);
+		dup2(dn, 0);
+		dup2(pfd[1], 1);
+		if (lf >= 0)
+			dup2(lf, 2);
+		close(pfd[0]);
+		execl(opt.broker, opt.broker, "--home", bh->dir, "run", (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", opt.broker, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	live_broker = pid;
+	b->pid = pid;
+	b->outfd = pfd[0];
+	char buf[512];
+	size_t got = 0;
+	double dl = now_s() + 15;
+	while (now_s() < dl && !stop_flag) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		if (poll(&p, 1, 200) > 0) {
+			ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = 0;
+			if (strstr(buf, "READY")) {
+				perf_start(b, phase);
+				b->cpu0 = proc_cpu(pid);
+				b->t0 = now_s();
+				return;
+			}
+		}
+	}
+	kill_live();
+	die("the broker did not become ready (see %s)", logp);
+}
+
+static double
+broker_cpu(const broker_proc *b)
+{
+	return proc_cpu(b->pid);
+}
+
+static void
+broker_stop(broker_proc *b)
+{
+	perf_stop(b);
+	kill(b->pid, SIGTERM);
+	int st;
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(b->pid, &st, WNOHANG) == b->pid) {
+			live_broker = 0;
+			close(b->outfd);
+			return;
+		}
+		usleep(100000);
+	}
+	note("broker %d did not stop in 10 s: killed", (int)b->pid);
+	kill_live();
+	close(b->outfd);
+}
+
+static long long
+ledger_q(const bhome *bh, const char *sql)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/ledger.db", bh->dir);
+	sqlite3 *db;
+	long long v = -1;
+	if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				v = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/* ------------------------------------------------------------------ messages */
+
+typedef struct msg {
+	uint8_t *pkt;      /* packed Packet{submit} */
+	size_t len;
+	uint8_t id[IRN_MSGID_LEN];
+	double t_sched, t_sent, t_done, t_deliv;
+	int status;        /* 0 unsent, 1 sent, 2 receipt, 3 error */
+} msg;
+
+#define TEXT_FMT \
+	"Báo cáo tiến độ #%llu của %s: đã cô lập máy chủ bị nhiễm, đang khôi phục dữ liệu."
+
+/* Sign count envelopes from m (progress-report to role:coordinator). */
+static void
+build_msgs(member *m, msg *out, int count)
+{
+	for (int i = 0; i < count; i++) {
+		Irnet__Header h;
+		uint8_t id[IRN_MSGID_LEN];
+		uint32_t to[1] = { IRNET__ROLE__ROLE_COORDINATOR };
+		uint64_t seq = m->next_seq++;
+		irn_header_fill(&h, id, m->id, IRNET__KIND__KIND_PROGRESS_REPORT, seq, true);
+		h.to_roles = to;
+		h.n_to_roles = 1;
+		char text[256];
+		int tl = snprintf(text, sizeof text, TEXT_FMT, (unsigned long long)seq, m->id);
+		uint8_t *env = NULL;
+		size_t el = 0;
+		if (irn_envelope_build(m->k, NET, &h, (const uint8_t *)text, (size_t)tl, &env, &el) !=
+		    IRN_OK)
+			die("irn_envelope_build");
+		Irnet__Packet p = IRNET__PACKET__INIT;
+		p.p_case = IRNET__PACKET__P_SUBMIT;
+		p.submit = (ProtobufCBinaryData){ el, env };
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].len = irnet__packet__get_packed_size(&p);
+		out[i].pkt = malloc(out[i].len);
+		if (!out[i].pkt)
+			die("out of memory");
+		irnet__packet__pack(&p, out[i].pkt);
+		memcpy(out[i].id, id, IRN_MSGID_LEN);
+		free(env);
+	}
+}
+
+static void
+free_msgs(msg *v, int n)
+{
+	for (int i = 0; v && i < n; i++)
+		free(v[i].pkt);
+	free(v);
+}
+
+/* ------------------------------------------------------------------ client connections */
+
+enum { C_SENDER, C_FLOOD, C_RECEIVER };
+
+typedef struct conn {
+	void *s;
+	member *m;
+	int kind;
+	bool hello, welcomed;
+	uint64_t last_sequence;
+	msg *msgs;
+	int n, next, front, inflight, window;
+	int receipts, errors, rate_limited;
+	long sent_total;          /* flooder: everything sent, the pool cycled */
+	unsigned err_codes[32];
+	/* receiver */
+	uint64_t last_index, delivered, gaps, refused, verify_fail;
+	double t_last;
+	void *e2e_sender; /* conn of the sender whose messages it receives */
+} conn;
+
+typedef struct run {
+	void *ctx;
+	conn *c;
+	int n;
+	zmq_pollitem_t *items;
+	const bhome *bh;
+	double t_first_send, t_last_done;
+	long unmatched;
+} run;
+
+static void
+run_open(run *r, const bhome *bh, int n)
+{
+	memset(r, 0, sizeof *r);
+	r->bh = bh;
+	r->ctx = zmq_ctx_new();
+	zmq_ctx_set(r->ctx, ZMQ_MAX_SOCKETS, 16384);
+	r->c = calloc((size_t)n, sizeof *r->c);
+	r->items = calloc((size_t)n, sizeof *r->items);
+	if (!r->c || !r->items)
+		die("out of memory");
+	r->n = n;
+}
+
+static void
+conn_connect(run *r, int i, member *m, int kind, bool hello, uint64_t delivered_upto)
+{
+	conn *c = &r->c[i];
+	c->m = m;
+	c->kind = kind;
+	c->hello = hello;
+	c->s = zmq_socket(r->ctx, ZMQ_DEALER);
+	if (!c->s)
+		die("zmq_socket: %s", zmq_strerror(errno));
+	int zero = 0, hwm = 200000;
+	zmq_setsockopt(c->s, ZMQ_LINGER, &zero, sizeof zero);
+	zmq_setsockopt(c->s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(c->s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	if (irn_curve_client(c->s, m->k, r->bh->box_pk) != 0)
+		die("irn_curve_client");
+	if (zmq_connect(c->s, r->bh->endpoint) != 0)
+		die("zmq_connect: %s", zmq_strerror(errno));
+	r->items[i] = (zmq_pollitem_t){ c->s, 0, ZMQ_POLLIN, 0 };
+	if (hello) {
+		Irnet__Hello hl = IRNET__HELLO__INIT;
+		hl.version = IRN_PROTOCOL_VERSION;
+		hl.roster_version = roster->version;
+		hl.delivered_upto = delivered_upto;
+		Irnet__Packet p = IRNET__PACKET__INIT;
+		p.p_case = IRNET__PACKET__P_HELLO;
+		p.hello = &hl;
+		if (irn_packet_send(c->s, NULL, 0, &p) != 0)
+			die("hello: %s", zmq_strerror(errno));
+	}
+}
+
+static void
+run_close(run *r)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->c[i].s)
+			zmq_close(r->c[i].s);
+	zmq_ctx_term(r->ctx);
+	free(r->c);
+	free(r->items);
+	memset(r, 0, sizeof *r);
+}
+
+static void
+send_ack(conn *c)
+{
+	Irnet__Ack a = IRNET__ACK__INIT;
+	a.upto = c->last_index;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ACK;
+	p.ack = &a;
+	(void)irn_packet_send(c->s, NULL, 0, &p);
+}
+
+/* A receipt or error envelope from the broker: which submission it answers. */
+static void
+handle_reply(run *r, conn *c, const ProtobufCBinaryData *d, bool is_receipt, double t)
+{
+	Irnet__Envelope *env = irnet__envelope__unpack(NULL, d->len, d->data);
+	Irnet__Body *b = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
+	const uint8_t *irt = NULL;
+	if (b && b->header && b->header->has_in_reply_to && b->header->in_reply_to.len == IRN_MSGID_LEN)
+		irt = b->header->in_reply_to.data;
+	if (is_receipt && opt.verify_receipts) {
+		irn_msg *m = NULL;
+		irn_refusal why;
+		int64_t nw = irn_now_ms();
+		if (irn_envelope_check(roster, NET, d->data, d->len, NULL, nw, nw, &m, &why) != 0)
+			c->verify_fail++;
+		irn_msg_free(&m);
+	}
+	unsigned code = 0;
+	if (!is_receipt && b) {
+		Irnet__ErrorReply *er = irnet__error_reply__unpack(NULL, b->payload.len, b->payload.data);
+		if (er) {
+			code = er->code;
+			c->err_codes[er->code < 32 ? er->code : 0]++;
+			irnet__error_reply__free_unpacked(er, NULL);
+		}
+	}
+	int hit = -1;
+	if (c->kind == C_FLOOD || (!irt && code == IRNET__ERROR_CODE__ERR_RATE_LIMITED)) {
+		/* the flooder cycles its pool: only count. A rate-limit notice
+		 * names no message: the refused ones are simply never answered. */
+		if (is_receipt)
+			c->receipts++;
+		else if (code == IRNET__ERROR_CODE__ERR_RATE_LIMITED)
+			c->rate_limited++;
+		else
+			c->errors++;
+		goto out;
+	}
+	if (irt) {
+		for (int i = c->front; i < c->next; i++)
+			if (c->msgs[i].status == 1 && memcmp(c->msgs[i].id, irt, IRN_MSGID_LEN) == 0) {
+				hit = i;
+				break;
+			}
+	} else if (!is_receipt && c->front < c->next) {
+		hit = c->front; /* an error without a message id: assume the oldest */
+	}
+	if (hit < 0) {
+		r->unmatched++;
+	} else {
+		c->msgs[hit].status = is_receipt ? 2 : 3;
+		c->msgs[hit].t_done = t;
+		c->inflight--;
+		if (is_receipt)
+			c->receipts++;
+		else
+			c->errors++;
+		r->t_last_done = t;
+		while (c->front < c->next && c->msgs[c->front].status >= 2)
+			c->front++;
+	}
+out:
+	if (b)
+		irnet__body__free_unpacked(b, NULL);
+	if (env)
+		irnet__envelope__free_unpacked(env, NULL);
+}
+
+static void
+handle_deliver(run *r, conn *c, const Irnet__Deliver *d, double t)
+{
+	if (d->prev_index != c->last_index)
+		c->gaps++;
+	if (d->ledger_index <= c->last_index)
+		return;
+	irn_msg *m = NULL;
+	irn_refusal why;
+	int64_t nw = irn_now_ms();
+	if (irn_envelope_check(roster, NET, d->envelope.data, d->envelope.len, NULL, nw, nw, &m,
+			       &why) != 0) {
+		c->refused++;
+	} else {
+		c->delivered++;
+		c->t_last = t;
+		conn *s = c->e2e_sender;
+		if (s) { /* latency of this delivery: one sender, so usually in order */
+			int k = (int)c->delivered - 1;
+			if (k < 0 || k >= s->n ||
+			    memcmp(s->msgs[k].id, m->h->message_id.data, IRN_MSGID_LEN) != 0)
+				for (k = 0; k < s->next; k++)
+					if (memcmp(s->msgs[k].id, m->h->message_id.data, IRN_MSGID_LEN) == 0)
+						break;
+			if (k >= 0 && k < s->n && s->msgs[k].t_deliv == 0)
+				s->msgs[k].t_deliv = t;
+		}
+	}
+	irn_msg_free(&m);
+	c->last_index = d->ledger_index;
+	(void)r;
+}
+
+/* Read everything waiting on connection i. */
+static void
+drain(run *r, int i)
+{
+	conn *c = &r->c[i];
+	bool delivered = false;
+	for (;;) {
+		zmq_msg_t zm;
+		zmq_msg_init(&zm);
+		if (zmq_msg_recv(&zm, c->s, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&zm);
+			break;
+		}
+		double t = now_s();
+		Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&zm), zmq_msg_data(&zm));
+		zmq_msg_close(&zm);
+		if (!p) {
+			r->unmatched++;
+			continue;
+		}
+		switch (p->p_case) {
+		case IRNET__PACKET__P_WELCOME:
+			c->welcomed = true;
+			c->last_sequence = p->welcome->last_sequence;
+			break;
+		case IRNET__PACKET__P_RECEIPT:
+			handle_reply(r, c, &p->receipt, true, t);
+			break;
+		case IRNET__PACKET__P_ERROR:
+			handle_reply(r, c, &p->error, false, t);
+			break;
+		case IRNET__PACKET__P_DELIVER:
+			handle_deliver(r, c, p->deliver, t);
+			delivered = true;
+			break;
+		default:
+			r->unmatched++;
+			break;
+		}
+		irnet__packet__free_unpacked(p, NULL);
+	}
+	if (delivered)
+		send_ack(c);
+}
+
+static int
+poll_all(run *r, int timeout_ms)
+{
+	int rc = zmq_poll(r->items, r->n, timeout_ms);
+	if (rc <= 0)
+		return rc;
+	for (int i = 0; i < r->n; i++)
+		if (r->items[i].revents & ZMQ_POLLIN)
+			drain(r, i);
+	return rc;
+}
+
+static bool
+wait_welcomes(run *r, double timeout)
+{
+	double dl = now_s() + timeout;
+	while (now_s() < dl && !stop_flag) {
+		int w = 0;
+		for (int i = 0; i < r->n; i++)
+			w += !r->c[i].hello || r->c[i].welcomed;
+		if (w == r->n)
+			return true;
+		poll_all(r, 100);
+	}
+	return false;
+}
+
+/* Send what is due on connection c (window, schedule). */
+static double flood_t0;
+
+static void
+feed(run *r, conn *c, double t)
+{
+	if (c->kind == C_FLOOD) { /* open loop at --flood-rate, cycling the pool */
+		long due = (long)((t - flood_t0) * opt.flood_rate) - c->sent_total;
+		for (long k = 0; k < due && k < 4096; k++) {
+			msg *m = &c->msgs[c->sent_total % c->n];
+			if (zmq_send(c->s, m->pkt, m->len, ZMQ_DONTWAIT) < 0)
+				break;
+			c->sent_total++;
+		}
+		return;
+	}
+	while (c->next < c->n && c->inflight < c->window && c->msgs[c->next].t_sched <= t) {
+		msg *m = &c->msgs[c->next];
+		if (zmq_send(c->s, m->pkt, m->len, ZMQ_DONTWAIT) < 0)
+			break; /* HWM: later */
+		m->t_sent = now_s();
+		m->status = 1;
+		if (r->t_first_send == 0)
+			r->t_first_send = m->t_sent;
+		c->next++;
+		c->inflight++;
+	}
+}
+
+/* ------------------------------------------------------------------ 1. baselines */
+
+static double verify_rate, sign_rate, fsync_p50, fsync_p99;
+
+static void
+bench_verify(void)
+{
+	uint8_t pk[32], sk[64], msgb[300], sig[64];
+	crypto_sign_keypair(pk, sk);
+	randombytes_buf(msgb, sizeof msgb);
+	crypto_sign_detached(sig, NULL, msgb, sizeof msgb, sk);
+	double t0 = now_s(), t;
+	long n = 0;
+	for (int warm = 1; warm >= 0; warm--) { /* 0.2 s of warm-up first */
+		t0 = now_s();
+		n = 0;
+		do {
+			for (int i = 0; i < 64; i++)
+				if (crypto_sign_verify_detached(sig, msgb, sizeof msgb, pk) != 0)
+					die("verify failed");
+			n += 64;
+		} while ((t = now_s()) - t0 < (warm ? 0.2 : opt.base_seconds));
+	}
+	verify_rate = (double)n / (t - t0);
+	add_row("1", "Ed25519 verify, 300-byte message, one core");
+	SETF(value, "%.0f /s (%.1f µs)", verify_rate, 1e6 / verify_rate);
+	SETF(ratio, "1.00 (reference)");
+}
+
+static void
+bench_crypto(void)
+{
+	uint8_t pk[32], sk[64], msgb[300], sig[64];
+	crypto_sign_keypair(pk, sk);
+	randombytes_buf(msgb, sizeof msgb);
+	bench_verify();
+	double t0 = now_s(), t;
+	long n = 0;
+	do {
+		for (int i = 0; i < 64; i++)
+			crypto_sign_detached(sig, NULL, msgb, sizeof msgb, sk);
+		n += 64;
+	} while ((t = now_s()) - t0 < opt.base_seconds);
+	sign_rate = (double)n / (t - t0);
+	add_row("1", "Ed25519 sign, 300-byte message, one core");
+	SETF(value, "%.0f /s (%.1f µs)", sign_rate, 1e6 / sign_rate);
+	SETF(ratio, "%.2f", sign_rate / verify_rate);
+
+	/* What the broker does per message besides SQLite: check + build a receipt. */
+	msg one;
+	member *m = &ops[n_ops - 1];
+	uint64_t keep = m->next_seq;
+	build_msgs(m, &one, 1);
+	m->next_seq = keep;
+	Irnet__Packet *p = irnet__packet__unpack(NULL, one.len, one.pkt);
+	if (!p)
+		die("packet");
+	t0 = now_s();
+	n = 0;
+	do {
+		for (int i = 0; i < 16; i++) {
+			irn_msg *im = NULL;
+			irn_refusal why;
+			int64_t nw = irn_now_ms();
+			if (irn_envelope_check(roster, NET, p->submit.data, p->submit.len, m->id, nw, nw,
+					       &im, &why) != 0)
+				die("envelope check: %s", why.reason);
+			irn_msg_free(&im);
+		}
+		n += 16;
+	} while ((t = now_s()) - t0 < opt.base_seconds / 2);
+	double chk = (double)n / (t - t0);
+	add_row("1", "irn_envelope_check of a %zu-byte envelope, one core", p->submit.len);
+	SETF(value, "%.0f /s (%.1f µs)", chk, 1e6 / chk);
+	SETF(ratio, "%.2f", chk / verify_rate);
+	t0 = now_s();
+	n = 0;
+	uint8_t rp[120];
+	randombytes_buf(rp, sizeof rp);
+	do {
+		for (int i = 0; i < 16; i++) {
+			uint8_t *out = NULL;
+			size_t ol = 0;
+			if (irn_broker_reply(m->k, NET, home_a.id, m->id, IRNET__KIND__KIND_RECEIPT, 1,
+					     one.id, true, rp, sizeof rp, &out, &ol) != IRN_OK)
+				die("reply");
+			free(out);
+		}
+		n += 16;
+	} while ((t = now_s()) - t0 < opt.base_seconds / 2);
+	double rb = (double)n / (t - t0);
+	add_row("1", "irn_broker_reply (build + sign a receipt), one core");
+	SETF(value, "%.0f /s (%.1f µs)", rb, 1e6 / rb);
+	SETF(ratio, "%.2f", rb / verify_rate);
+	double per = 1.0 / chk + 1.0 / rb;
+	add_row("1", "=> crypto + decode ceiling of one broker core (check + receipt)");
+	SETF(value, "%.0f msg/s (%.1f µs/msg)", 1.0 / per, per * 1e6);
+	SETF(ratio, "%.2f", 1.0 / per / verify_rate);
+	irnet__packet__free_unpacked(p, NULL);
+	free(one.pkt);
+}
+
+static void
+bench_sqlite(void)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/sqlite-baseline.db", opt.dir);
+	sqlite3 *db;
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		die("sqlite open %s", p);
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "CREATE TABLE t(id INTEGER PRIMARY KEY, k BLOB, data BLOB);"
+			 "CREATE UNIQUE INDEX t_k ON t(k);", NULL, NULL, NULL) != SQLITE_OK)
+		die("sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_stmt *ins;
+	if (sqlite3_prepare_v2(db, "INSERT INTO t(k, data) VALUES(?, ?)", -1, &ins, NULL) != SQLITE_OK)
+		die("sqlite: %s", sqlite3_errmsg(db));
+	static const int batches[] = { 1, 64, 512 };
+	uint8_t data[400], k[16];
+	randombytes_buf(data, sizeof data);
+	for (size_t bi = 0; bi < 3; bi++) {
+		int bs = batches[bi];
+		long rowsn = 0, commits = 0;
+		double t0 = now_s(), t;
+		do {
+			sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+			for (int i = 0; i < bs; i++) {
+				randombytes_buf(k, sizeof k);
+				sqlite3_bind_blob(ins, 1, k, sizeof k, SQLITE_STATIC);
+				sqlite3_bind_blob(ins, 2, data, sizeof data, SQLITE_STATIC);
+				if (sqlite3_step(ins) != SQLITE_DONE)
+					die("sqlite insert: %s", sqlite3_errmsg(db));
+				sqlite3_reset(ins);
+			}
+			if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+				die("sqlite commit: %s", sqlite3_errmsg(db));
+			rowsn += bs;
+			commits++;
+		} while ((t = now_s()) - t0 < opt.base_seconds);
+		double rr = (double)rowsn / (t - t0), cr = (double)commits / (t - t0);
+		add_row("1", "SQLite WAL synchronous=FULL, batches of %d rows of 400 B", bs);
+		SETF(value, "%.0f rows/s, %.0f commits/s", rr, cr);
+		SETF(ratio, "%.2f", rr / verify_rate);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+}
+
+static void
+bench_fsync(void)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/fsync-probe", opt.dir);
+	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		die("open %s", p);
+	static uint8_t big[1 << 20];
+	if (write(fd, big, sizeof big) != (ssize_t)sizeof big || fsync(fd) != 0)
+		die("write %s", p);
+	double v[200];
+	uint8_t small[512];
+	for (int i = 0; i < 200; i++) {
+		randombytes_buf(small, sizeof small);
+		double t0 = now_s();
+		if (pwrite(fd, small, sizeof small, (off_t)(i % 256) * 4096) != (ssize_t)sizeof small ||
+		    fdatasync(fd) != 0)
+			die("fdatasync");
+		v[i] = (now_s() - t0) * 1000;
+	}
+	close(fd);
+	unlink(p);
+	qsort(v, 200, sizeof v[0], cmp_double);
+	fsync_p50 = pct(v, 200, 50);
+	fsync_p99 = pct(v, 200, 99);
+	add_row("1", "fdatasync of a 512-byte write (200 samples)");
+	SETF(value, "p50 %.2f ms, p99 %.2f ms, max %.2f ms", fsync_p50, fsync_p99, v[199]);
+}
+
+/* ------------------------------------------------------------------ 2. ingest */
+
+typedef struct ingest_res {
+	double rate;
+} ingest_res;
+
+static double
+ingest(int N, bool hello, int total)
+{
+	int per = (total + N - 1) / N;
+	if (per < 1)
+		per = 1;
+	note("ingest: N=%d, W=%d, %d messages each%s: signing...", N, opt.window, per,
+	     hello ? "" : ", no Hello");
+	msg **all = calloc((size_t)N, sizeof *all);
+	for (int i = 0; i < N; i++) {
+		all[i] = calloc((size_t)per, sizeof *all[i]);
+		build_msgs(&ops[i], all[i], per);
+	}
+	long long rows0 = ledger_q(&home_a, "SELECT count(*) FROM ledger WHERE type = 2");
+	long long head = ledger_q(&home_a, "SELECT coalesce(max(idx), 0) FROM ledger");
+	char ph[64];
+	snprintf(ph, sizeof ph, "ingest-%d%s-at%lld", N, hello ? "" : "-nohello", head);
+	broker_proc b;
+	broker_start(&b, &home_a, ph, opt.member_rate);
+	run r;
+	run_open(&r, &home_a, N);
+	for (int i = 0; i < N; i++) {
+		conn_connect(&r, i, &ops[i], C_SENDER, hello, (uint64_t)head);
+		r.c[i].msgs = all[i];
+		r.c[i].n = per;
+		r.c[i].window = opt.window;
+	}
+	double tc = now_s();
+	if (hello && !wait_welcomes(&r, 60))
+		note("ingest N=%d: not every sender was welcomed in 60 s", N);
+	else if (!hello)
+		usleep(200000 + 1000 * (useconds_t)N); /* no Welcome to wait for */
+	note("ingest: %d connections up in %.2f s; running", N, now_s() - tc);
+	double cpu_b0 = broker_cpu(&b), cpu_s0 = self_cpu();
+	cpu_mark mk0, mk1;
+	cpu_mark_take(&mk0, cpu_b0);
+	double t0 = now_s(), last_progress = t0;
+	long done_prev = 0;
+	long want = (long)N * per;
+	for (;;) {
+		double t = now_s();
+		for (int i = 0; i < N; i++)
+			feed(&r, &r.c[i], t);
+		poll_all(&r, 50);
+		long done = 0;
+		for (int i = 0; i < N; i++)
+			done += r.c[i].receipts + r.c[i].errors;
+		if (done >= want || stop_flag)
+			break;
+		if (done != done_prev) {
+			done_prev = done;
+			last_progress = now_s();
+		} else if (now_s() - last_progress > 10) {
+			note("ingest N=%d: no progress for 10 s, giving up at %ld/%ld", N, done, want);
+			break;
+		}
+		if (now_s() - t0 > 300) {
+			note("ingest N=%d: 300 s limit", N);
+			break;
+		}
+	}
+	double cpu_b1 = broker_cpu(&b), cpu_s1 = self_cpu();
+	cpu_mark_take(&mk1, cpu_b1);
+	double stl, oth = others_cores(&mk0, &mk1, &stl);
+	long receipts = 0, errors = 0, limited = 0;
+	for (int i = 0; i < N; i++) {
+		receipts += r.c[i].receipts;
+		errors += r.c[i].errors;
+		limited += r.c[i].rate_limited;
+	}
+	double el = r.t_last_done - r.t_first_send;
+	double rate = el > 0 ? (double)receipts / el : 0;
+	run_close(&r);
+	broker_stop(&b);
+	long long rows1 = ledger_q(&home_a, "SELECT count(*) FROM ledger WHERE type = 2");
+	long long added = rows1 - rows0;
+	add_row("2", "ingest N=%d%s, W=%d, ledger at %lld: %ld receipts%s%s", N,
+		hello ? "" : " (no Hello)", opt.window, head, receipts, errors ? ", ERRORS" : "",
+		receipts + errors < want ? ", UNANSWERED" : "");
+	SETF(value, "%.0f msg/s in %.2f s", rate, el);
+	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(target, "≥ 0.70");
+	SETF(verdict, "%s", rate / verify_rate >= 0.7 && added == receipts ? "met" : "NOT met");
+	add_row("2", "  ledger rows added / CPU s broker, bench / broker µs per msg / other load");
+	SETF(value, "%lld (%s) / %.2f, %.2f / %.0f µs / %.2f cores, steal %.2f", added,
+	     added == receipts ? "= receipts" : "≠ receipts!", cpu_b1 - cpu_b0, cpu_s1 - cpu_s0,
+	     receipts ? (cpu_b1 - cpu_b0) / (double)receipts * 1e6 : 0.0, oth, stl);
+	SETF(ratio, "%.2f cores", el > 0 ? (cpu_b1 - cpu_b0) / el : 0.0);
+	note("ingest N=%d: %.0f msg/s, %ld receipts, %ld errors, %ld rate-limit notices, %ld "
+	     "unanswered, %lld rows added, broker %.2f s CPU", N, rate, receipts, errors, limited,
+	     want - receipts - errors, added, cpu_b1 - cpu_b0);
+	for (int i = 0; i < N; i++)
+		free_msgs(all[i], per);
+	free(all);
+	return rate;
+}
+
+/* ------------------------------------------------------------------ 3. end to end */
+
+static void
+e2e(void)
+{
+	int total = opt.e2e_total;
+	note("end to end: %d messages, W=%d: signing...", total, opt.window);
+	msg *v = calloc((size_t)total, sizeof *v);
+	member *sm = &ops[n_ops - 1];
+	build_msgs(sm, v, total);
+	broker_proc b;
+	broker_start(&b, &home_b, "e2e", opt.member_rate);
+	run r;
+	run_open(&r, &home_b, 2);
+	conn_connect(&r, 0, &coord, C_RECEIVER, true, 0);
+	conn_connect(&r, 1, sm, C_SENDER, true, 0);
+	r.c[1].msgs = v;
+	r.c[1].n = total;
+	r.c[1].window = opt.window;
+	r.c[0].e2e_sender = &r.c[1];
+	if (!wait_welcomes(&r, 30))
+		die("end to end: not welcomed in 30 s");
+	double cpu_b0 = broker_cpu(&b), cpu_s0 = self_cpu();
+	cpu_mark mk0, mk1;
+	cpu_mark_take(&mk0, cpu_b0);
+	double t0 = now_s(), last_progress = t0;
+	uint64_t prev = 0;
+	while (!stop_flag) {
+		feed(&r, &r.c[1], now_s());
+		poll_all(&r, 50);
+		if (r.c[0].delivered + r.c[0].refused >= (uint64_t)total)
+			break;
+		if (r.c[0].delivered != prev) {
+			prev = r.c[0].delivered;
+			last_progress = now_s();
+		} else if (now_s() - last_progress > 10) {
+			note("end to end: no progress for 10 s at %llu/%d", (unsigned long long)prev, total);
+			break;
+		}
+		if (now_s() - t0 > 300)
+			break;
+	}
+	double cpu_b1 = broker_cpu(&b), cpu_s1 = self_cpu();
+	cpu_mark_take(&mk1, cpu_b1);
+	double stl, oth = others_cores(&mk0, &mk1, &stl);
+	conn *rc = &r.c[0], *sc = &r.c[1];
+	double el = rc->t_last - r.t_first_send;
+	double rate = el > 0 ? (double)rc->delivered / el : 0;
+	double *lat = calloc((size_t)total, sizeof *lat);
+	size_t nl = 0;
+	for (int i = 0; i < total; i++)
+		if (v[i].t_deliv > 0)
+			lat[nl++] = (v[i].t_deliv - v[i].t_sent) * 1000;
+	qsort(lat, nl, sizeof *lat, cmp_double);
+	add_row("3", "end to end 1 sender → broker → 1 receiver (verifies, acks), W=%d", opt.window);
+	SETF(value, "%.0f msg/s delivered+verified (%llu in %.2f s)", rate,
+	     (unsigned long long)rc->delivered, el);
+	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(target, "≥ 0.50");
+	SETF(verdict, "%s", rate / verify_rate >= 0.5 && rc->refused == 0 ? "met" : "NOT met");
+	add_row("3", "  submit→delivered / receipts / refused, gaps / CPU s broker, bench / other load");
+	SETF(value, "p50 %.1f ms, p99 %.1f ms / %d / %llu, %llu / %.2f, %.2f / %.2f cores, steal %.2f",
+	     pct(lat, nl, 50), pct(lat, nl, 99), sc->receipts, (unsigned long long)rc->refused,
+	     (unsigned long long)rc->gaps, cpu_b1 - cpu_b0, cpu_s1 - cpu_s0, oth, stl);
+	SETF(ratio, "%.2f cores", el > 0 ? (cpu_b1 - cpu_b0) / el : 0.0);
+	note("end to end: %.0f msg/s, %llu delivered, %llu refused, %llu gaps", rate,
+	     (unsigned long long)rc->delivered, (unsigned long long)rc->refused,
+	     (unsigned long long)rc->gaps);
+	run_close(&r);
+	broker_stop(&b);
+	free(lat);
+	free_msgs(v, total);
+}
+
+/* ------------------------------------------------------------------ 4, 5. latency */
+
+static double nofl_p99;
+
+/* flood_limit: -1 no flooder; 0 the broker's default member_rate; else that. */
+static void
+latency(const bhome *bh, int flood_limit, double capacity_guess)
+{
+	bool flood = flood_limit >= 0;
+	int S = opt.lat_senders;
+	int total = (int)(opt.lat_rate * opt.lat_seconds);
+	int per = total / S;
+	total = per * S;
+	int fl_n = 0;
+	if (flood) { /* enough fresh messages for what the broker could accept */
+		double acc = capacity_guess < opt.flood_rate ? capacity_guess : opt.flood_rate;
+		fl_n = (int)(acc * (opt.lat_seconds + 2) * 1.2);
+		if (fl_n < 2000)
+			fl_n = 2000;
+		if (fl_n > 120000)
+			fl_n = 120000;
+	}
+	char lim[48];
+	if (flood_limit > 0)
+		snprintf(lim, sizeof lim, "member_rate=%d", flood_limit);
+	else
+		snprintf(lim, sizeof lim, "broker's default member_rate");
+	note("latency: %d msg/s over %d senders for %.0f s%s%s: signing...", opt.lat_rate, S,
+	     opt.lat_seconds, flood ? ", one flooder offering msg/s: " : "", flood ? lim : "");
+	msg **all = calloc((size_t)S, sizeof *all);
+	for (int i = 0; i < S; i++) {
+		all[i] = calloc((size_t)per, sizeof *all[i]);
+		build_msgs(&ops[i], all[i], per);
+	}
+	msg *fv = NULL;
+	member *fm = &ops[n_ops - 2];
+	if (flood) {
+		fv = calloc((size_t)fl_n, sizeof *fv);
+		build_msgs(fm, fv, fl_n);
+	}
+	long long head = ledger_q(bh, "SELECT coalesce(max(idx), 0) FROM ledger");
+	char ph[48];
+	if (flood)
+		snprintf(ph, sizeof ph, "flood-%d", flood_limit);
+	else
+		snprintf(ph, sizeof ph, "latency-%lld", head);
+	broker_proc b;
+	broker_start(&b, bh, ph, flood ? flood_limit : opt.member_rate);
+	run r;
+	run_open(&r, bh, S + (flood ? 1 : 0));
+	for (int i = 0; i < S; i++) {
+		conn_connect(&r, i, &ops[i], C_SENDER, true, (uint64_t)head);
+		r.c[i].msgs = all[i];
+		r.c[i].n = per;
+		r.c[i].window = 1 << 30; /* open loop: the schedule decides */
+	}
+	if (flood) {
+		conn_connect(&r, S, fm, C_FLOOD, true, (uint64_t)head);
+		r.c[S].msgs = fv;
+		r.c[S].n = fl_n;
+	}
+	if (!wait_welcomes(&r, 30))
+		die("latency: not welcomed in 30 s");
+	double cpu_b0 = broker_cpu(&b), cpu_s0 = self_cpu();
+	cpu_mark mk0, mk1;
+	cpu_mark_take(&mk0, cpu_b0);
+	flood_t0 = now_s();
+	double t0 = flood_t0 + (flood ? 1.0 : 0.2); /* the flood starts 1 s before */
+	for (int k = 0; k < total; k++)
+		all[k % S][k / S].t_sched = t0 + (double)k / opt.lat_rate;
+	double tsched_end = t0 + (double)total / opt.lat_rate;
+	double tend = tsched_end + 15; /* then at most 15 s more for the answers */
+	double flood_end = 0;
+	long fl_sent_end = 0;
+	int fl_rc_end = 0;
+	for (;;) {
+		double t = now_s();
+		for (int i = 0; i < r.n; i++)
+			if (!(flood && i == S && t > tsched_end)) /* the flood stops with the schedule */
+				feed(&r, &r.c[i], t);
+		if (flood && flood_end == 0 && t > tsched_end) {
+			flood_end = t;
+			fl_sent_end = r.c[S].sent_total;
+			fl_rc_end = r.c[S].receipts;
+		}
+		long done = 0;
+		for (int i = 0; i < S; i++)
+			done += r.c[i].receipts + r.c[i].errors;
+		if (done >= total || stop_flag || t > tend)
+			break;
+		double next = tend; /* wake up for the next scheduled send */
+		for (int i = 0; i < S; i++)
+			if (r.c[i].next < r.c[i].n && r.c[i].msgs[r.c[i].next].t_sched < next)
+				next = r.c[i].msgs[r.c[i].next].t_sched;
+		int to = (int)ceil((next - now_s()) * 1000);
+		if (to < 0)
+			to = 0;
+		if (to > (flood ? 1 : 50))
+			to = flood ? 1 : 50;
+		poll_all(&r, to);
+	}
+	double t_meas_end = now_s();
+	double cpu_b1 = broker_cpu(&b), cpu_s1 = self_cpu();
+	cpu_mark_take(&mk1, cpu_b1);
+	double stl, oth = others_cores(&mk0, &mk1, &stl);
+	double *lat = calloc((size_t)total, sizeof *lat), lag = 0;
+	size_t nl = 0;
+	long errors = 0;
+	for (int i = 0; i < S; i++) {
+		errors += r.c[i].errors + r.c[i].rate_limited;
+		for (int k = 0; k < per; k++) {
+			msg *m = &all[i][k];
+			if (m->status == 2)
+				lat[nl++] = (m->t_done - m->t_sched) * 1000;
+			if (m->status >= 1 && m->t_sent - m->t_sched > lag)
+				lag = m->t_sent - m->t_sched;
+		}
+	}
+	qsort(lat, nl, sizeof *lat, cmp_double);
+	double p50 = pct(lat, nl, 50), p99 = pct(lat, nl, 99), p999 = pct(lat, nl, 99.9);
+	double cores = (cpu_b1 - cpu_b0) / (t_meas_end - flood_t0);
+	if (!flood) {
+		if (bh == &home_c)
+			nofl_p99 = p99;
+		add_row("4", "latency submit→receipt at %d msg/s over %d senders, %.0f s, ledger at %lld",
+			opt.lat_rate, S, opt.lat_seconds, head);
+		SETF(value, "p50 %.1f, p99 %.1f, p99.9 %.1f ms (%zu/%d)", p50, p99, p999, nl, total);
+		SETF(ratio, "p99 = %.1f × fsync p99", p99 / fsync_p99);
+		SETF(target, "p99 ≤ 2 × fsync p99 = %.1f ms", 2 * fsync_p99);
+		SETF(verdict, "%s", p99 <= 2 * fsync_p99 && nl == (size_t)total ? "met" : "NOT met");
+		add_row("4", "  max send lag behind schedule / errors / cores broker, bench / other load");
+		SETF(value, "%.1f ms / %ld / %.2f, %.2f / %.2f cores, steal %.2f", lag * 1000, errors,
+		     cores, (cpu_s1 - cpu_s0) / (t_meas_end - flood_t0), oth, stl);
+	} else {
+		conn *fc = &r.c[S];
+		double fdur = flood_end > 0 ? flood_end - flood_t0 : t_meas_end - flood_t0;
+		if (flood_end == 0) {
+			fl_sent_end = fc->sent_total;
+			fl_rc_end = fc->receipts;
+		}
+		add_row("5", "others' latency, 1 flooder offering %d msg/s, %s, ledger at %lld",
+			opt.flood_rate, lim, head);
+		SETF(value, "p50 %.1f, p99 %.1f, p99.9 %.1f ms (%zu/%d answered)", p50, p99, p999, nl,
+		     total);
+		SETF(ratio, "p99 = %.1f × no-flood p99", p99 / nofl_p99);
+		SETF(target, "≤ 10 × no-flood p99");
+		SETF(verdict, "%s", p99 <= 10 * nofl_p99 && nl == (size_t)total ? "met" : "NOT met");
+		add_row("5", "  flooder sent, receipts, limit notices / others' errors / cores broker, bench / other load");
+		SETF(value, "%.0f/s, %.0f/s, %d / %ld / %.2f, %.2f / %.2f cores, steal %.2f",
+		     (double)fl_sent_end / fdur, (double)fl_rc_end / fdur, fc->rate_limited, errors, cores,
+		     (cpu_s1 - cpu_s0) / (t_meas_end - flood_t0), oth, stl);
+	}
+	note("latency%s: p50 %.1f p99 %.1f p99.9 %.1f ms, %zu/%d answered, %ld errors, broker %.2f cores",
+	     flood ? " + flood" : "", p50, p99, p999, nl, total, errors, cores);
+	run_close(&r);
+	broker_stop(&b);
+	free(lat);
+	for (int i = 0; i < S; i++)
+		free_msgs(all[i], per);
+	free(all);
+	free_msgs(fv, fl_n);
+}
+
+/* ------------------------------------------------------------------ 6. ledger verify */
+
+static void
+ledger_verify(void)
+{
+	note("ledger verify: %s", home_a.dir);
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	double t0 = now_s();
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execl(opt.broker, opt.broker, "--home", home_a.dir, "--json", "ledger", "verify",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char buf[4096];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = read(pfd[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	close(pfd[0]);
+	int st = 0;
+	struct rusage ru;
+	wait4(pid, &st, 0, &ru);
+	double el = now_s() - t0;
+	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	json_error_t je;
+	json_t *o = json_loads(buf, 0, &je);
+	long long entries = o ? json_integer_value(json_object_get(o, "entries")) : -1;
+	bool ok = o && json_is_true(json_object_get(o, "ok"));
+	json_decref(o);
+	double rate = (double)entries / el;
+	add_row("6", "ledger verify: %lld entries, %s", entries, ok ? "OK" : "FAILED");
+	SETF(value, "%.0f entries/s (%.2f s, %.2f s CPU)", rate, el, cpu);
+	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(target, "≥ 0.80");
+	SETF(verdict, "%s", ok && rate / verify_rate >= 0.8 ? "met" : "NOT met");
+	note("ledger verify: %s, %lld entries in %.2f s", ok ? "OK" : "FAILED", entries, el);
+}
+
+/* ------------------------------------------------------------------ 7. NATS peer */
+
+static void
+run_nats(char *rowsbuf, size_t sz)
+{
+	if (access(opt.nats, X_OK) != 0) {
+		note("NATS: %s not built (libnats-dev missing?)", opt.nats);
+		return;
+	}
+	char ns[256] = "", nd[1200], tot[32], win[32], vr[32];
+	for (int i = 0; i < opt.n_ns; i++)
+		snprintf(ns + strlen(ns), sizeof ns - strlen(ns), "%s%d", i ? "," : "", opt.ns[i]);
+	snprintf(nd, sizeof nd, "%s/nats", opt.dir);
+	snprintf(tot, sizeof tot, "%d", opt.total);
+	snprintf(win, sizeof win, "%d", opt.window);
+	snprintf(vr, sizeof vr, "%.0f", verify_rate);
+	note("NATS JetStream peer: N=%s", ns);
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		execl(opt.nats, opt.nats, "--dir", nd, "--senders", ns, "--total", tot, "--window", win,
+		      "--verify-rate", vr, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t got = 0;
+	ssize_t n;
+	double dl = now_s() + 300;
+	while (got < sz - 1 && now_s() < dl) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if ((n = read(pfd[0], rowsbuf + got, sz - 1 - got)) <= 0)
+			break;
+		got += (size_t)n;
+	}
+	rowsbuf[got] = 0;
+	close(pfd[0]);
+	if (now_s() >= dl)
+		kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: irnet-bench --broker PATH [options]\n"
+	      "\n"
+	      "Benchmark of issue 7: starts real irnet-broker processes on 127.0.0.1 and\n"
+	      "drives them with real CURVE clients and signed envelopes; prints a table.\n"
+	      "\n"
+	      "  --broker PATH        the irnet-broker binary (required)\n"
+	      "  --dir DIR            work directory (default: a new /var/tmp/irnet-bench.XXXXXX;\n"
+	      "                       the broker homes live there: same filesystem as the baselines)\n"
+	      "  --keep               keep the work directory\n"
+	      "  --quick              small sizes, < 60 s\n"
+	      "  --senders LIST       ingest runs, e.g. 1,10,100,1000 (default)\n"
+	      "  --no-hello N         one more ingest run with N senders that send no Hello\n"
+	      "  --repeat N           ingest again with N senders after every other run, on the\n"
+	      "                       grown ledger (default 10; 0: no)\n"
+	      "  --window W           submissions in flight per sender (64)\n"
+	      "  --total M            messages per ingest run (20000; N=1: --total-n1, 10000)\n"
+	      "  --total-n1 M\n"
+	      "  --lat-rate R --lat-senders S --lat-seconds T   (1000, 10, 10)\n"
+	      "  --flood-rate R       flooder's offered load, msg/s, open loop (20000)\n"
+	      "  --flood-limits LIST  member_rate of the broker in each flood run; \"default\"\n"
+	      "                       keeps the broker's own default (default,1000000)\n"
+	      "  --member-rate R      member_rate for every other run (1000000: measure the\n"
+	      "                       broker, not its per-member limit; 0: broker default)\n"
+	      "  --e2e M              messages end to end (10000)\n"
+	      "  --base-seconds T     per baseline measurement (2)\n"
+	      "  --verify-receipts    senders also verify every receipt (costs bench CPU)\n"
+	      "  --only LIST          phases: base,ingest,e2e,lat,flood,verify\n"
+	      "  --log-level L        broker's log level in irnet.conf (info, the default config)\n"
+	      "  --perf DIR           perf record (cpu-clock, dwarf) the broker of each phase\n"
+	      "  --nats PATH          run irnet-bench-nats (NATS JetStream peer baseline) too\n"
+	      "  --label TEXT         printed in the header (run.sh: the git revision)\n",
+	      f);
+}
+
+static void
+parse_ns(const char *s)
+{
+	opt.n_ns = 0;
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", s);
+	for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t && opt.n_ns < MAX_NS;
+	     t = strtok_r(NULL, ",", &sv))
+		opt.ns[opt.n_ns++] = atoi(t);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (irn_global_init() != 0)
+		die("libsodium");
+	irn_log_init("irnet-bench", IRN_LOG_WARN, false);
+	opt.window = 64;
+	opt.total = 20000;
+	opt.total_n1 = 10000;
+	opt.lat_rate = 1000;
+	opt.lat_senders = 10;
+	opt.lat_seconds = 10;
+	opt.flood_rate = 20000;
+	snprintf(opt.flood_limits, sizeof opt.flood_limits, "default,1000000");
+	opt.member_rate = 1000000;
+	opt.e2e_total = 10000;
+	opt.base_seconds = 2;
+	opt.log_level = "info";
+	parse_ns("1,10,100,1000");
+	opt.repeat_n = 10;
+	const char *senders = NULL;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--quick")) {
+			opt.quick = true;
+			parse_ns("1,10,100");
+			opt.total = 3000;
+			opt.total_n1 = 2000;
+			opt.lat_seconds = 3;
+			opt.e2e_total = 2000;
+			opt.base_seconds = 0.5;
+			opt.repeat_n = 0;
+		}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--quick")) {
+			opt.quick = true;
+		} else if (!strcmp(a, "--keep")) {
+			opt.keep = true;
+		} else if (!strcmp(a, "--verify-receipts")) {
+			opt.verify_receipts = true;
+		} else if (ARG("--broker")) {
+			opt.broker = v;
+		} else if (ARG("--dir")) {
+			snprintf(opt.dir, sizeof opt.dir, "%s", v);
+		} else if (ARG("--senders")) {
+			senders = v;
+		} else if (ARG("--repeat")) {
+			opt.repeat_n = atoi(v);
+		} else if (ARG("--no-hello")) {
+			opt.no_hello_n = atoi(v);
+		} else if (ARG("--window")) {
+			opt.window = atoi(v);
+		} else if (ARG("--total")) {
+			opt.total = atoi(v);
+		} else if (ARG("--total-n1")) {
+			opt.total_n1 = atoi(v);
+		} else if (ARG("--lat-rate")) {
+			opt.lat_rate = atoi(v);
+		} else if (ARG("--lat-senders")) {
+			opt.lat_senders = atoi(v);
+		} else if (ARG("--lat-seconds")) {
+			opt.lat_seconds = atof(v);
+		} else if (ARG("--flood-rate")) {
+			opt.flood_rate = atoi(v);
+		} else if (ARG("--flood-limits")) {
+			snprintf(opt.flood_limits, sizeof opt.flood_limits, "%s", v);
+		} else if (ARG("--member-rate")) {
+			opt.member_rate = atoi(v);
+		} else if (ARG("--e2e")) {
+			opt.e2e_total = atoi(v);
+		} else if (ARG("--base-seconds")) {
+			opt.base_seconds = atof(v);
+		} else if (ARG("--only")) {
+			opt.only = v;
+		} else if (ARG("--log-level")) {
+			opt.log_level = v;
+		} else if (ARG("--label")) {
+			opt.label = v;
+		} else if (ARG("--nats")) {
+			opt.nats = v;
+		} else if (ARG("--perf")) {
+			opt.perf_dir = v;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+#undef ARG
+	}
+	if (senders)
+		parse_ns(senders);
+	if (!opt.broker || access(opt.broker, X_OK) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (opt.window < 1 || opt.total < 1 || opt.lat_rate < 1 || opt.lat_senders < 1 ||
+	    opt.lat_seconds <= 0 || opt.e2e_total < 1 || opt.base_seconds <= 0 ||
+	    opt.flood_rate < 1 || opt.member_rate < 0 || opt.n_ns < 1) {
+		usage(stderr);
+		return 2;
+	}
+	/* 1000 connections: raise the descriptor limit (inherited by the broker). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	bool made_dir = false;
+	if (!opt.dir[0]) {
+		snprintf(opt.dir, sizeof opt.dir, "/var/tmp/irnet-bench.XXXXXX");
+		if (!mkdtemp(opt.dir))
+			die("mkdtemp: %s", strerror(errno));
+		made_dir = true;
+	} else if (irn_mkdir_p(opt.dir, 0700) != IRN_OK) {
+		die("cannot create %s", opt.dir);
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(kill_live);
+
+	int max_n = opt.lat_senders;
+	for (int i = 0; i < opt.n_ns; i++)
+		if (opt.ns[i] > max_n)
+			max_n = opt.ns[i];
+	if (opt.no_hello_n > max_n)
+		max_n = opt.no_hello_n;
+	if ((rlim_t)max_n * 3 + 64 > rl.rlim_cur)
+		note("RLIMIT_NOFILE %llu may be too low for %d connections",
+		     (unsigned long long)rl.rlim_cur, max_n);
+	time_t wall = time(NULL);
+	double T0 = now_s();
+	setup(max_n);
+
+	if (phase_on("base")) {
+		note("baselines (%.1f s each)...", opt.base_seconds);
+		cpu_mark m0, m1;
+		cpu_mark_take(&m0, 0);
+		bench_crypto();
+		bench_sqlite();
+		bench_fsync();
+		cpu_mark_take(&m1, 0);
+		double stl, oth = others_cores(&m0, &m1, &stl);
+		add_row("1", "  other load on the machine during the baselines");
+		SETF(value, "%.2f cores, steal %.2f", oth, stl);
+	} else {
+		/* the ratios need the verify rate */
+		double sv = opt.base_seconds;
+		opt.base_seconds = 0.5;
+		int keep = n_rows;
+		bench_crypto();
+		n_rows = keep;
+		opt.base_seconds = sv;
+		fsync_p99 = NAN;
+	}
+	double r10 = 0;
+	if (phase_on("ingest")) {
+		for (int i = 0; i < opt.n_ns && !stop_flag; i++) {
+			double rt = ingest(opt.ns[i], true, opt.ns[i] == 1 ? opt.total_n1 : opt.total);
+			if (opt.ns[i] == 10 || r10 == 0)
+				r10 = rt;
+		}
+		if (opt.no_hello_n > 0 && !stop_flag)
+			ingest(opt.no_hello_n, false, opt.total);
+	}
+	if (phase_on("e2e") && !stop_flag)
+		e2e();
+	if (phase_on("lat") && !stop_flag)
+		latency(&home_c, -1, 0);
+	if (phase_on("flood") && !stop_flag) {
+		if (!phase_on("lat"))
+			nofl_p99 = NAN;
+		char buf[128];
+		snprintf(buf, sizeof buf, "%s", opt.flood_limits);
+		for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t && !stop_flag;
+		     t = strtok_r(NULL, ",", &sv))
+			latency(&home_c, strcmp(t, "default") == 0 ? 0 : atoi(t), r10 > 0 ? r10 : 4000);
+	}
+	if (phase_on("ingest") && opt.repeat_n > 0 && !stop_flag)
+		ingest(opt.repeat_n, true, opt.total);
+	if (phase_on("ingest") && phase_on("lat") && opt.repeat_n > 0 && !stop_flag)
+		latency(&home_a, -1, 0); /* the same load on the ledger the ingest runs grew */
+	if (phase_on("verify") && !stop_flag)
+		ledger_verify();
+	if (!stop_flag) { /* the reference again: is this machine steady? */
+		int keep = n_rows;
+		double v0 = verify_rate;
+		bench_verify();
+		n_rows = keep;
+		add_row("1", "Ed25519 verify measured again at the end (steadiness check)");
+		SETF(value, "%.0f /s", verify_rate);
+		SETF(ratio, "%.2f", verify_rate / v0);
+		verify_rate = v0;
+	}
+
+	static char nats_rows[8192];
+	if (opt.nats && phase_on("nats") && !stop_flag)
+		run_nats(nats_rows, sizeof nats_rows);
+
+	/* the table */
+	char date[64];
+	strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&wall));
+	char host[128] = "";
+	gethostname(host, sizeof host - 1);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	printf("\nirnet-bench %s, %s, %ld cores, %s%s%s%s, %.0f s\n", date, host, cores, opt.broker,
+	       opt.label ? " " : "", opt.label ? opt.label : "", opt.quick ? " --quick" : "",
+	       now_s() - T0);
+	if (opt.member_rate)
+		printf("broker irnet.conf: member_rate = %d (the per-member submission limit, raised so "
+		       "that the broker is measured, not its limit) except where a row says otherwise\n\n",
+		       opt.member_rate);
+	else
+		printf("broker irnet.conf: its defaults\n\n");
+	printf("| # | measurement | result | ratio | target | verdict |\n");
+	printf("|---|---|---|---|---|---|\n");
+	for (int i = 0; i < n_rows; i++)
+		printf("| %s | %s | %s | %s | %s | %s |\n", rows[i].sect, rows[i].what, rows[i].value,
+		       rows[i].ratio, rows[i].target, rows[i].verdict);
+	if (opt.nats && !nats_rows[0])
+		printf("| 7 | NATS JetStream peer baseline | not available (see stderr) |  |  |  |\n");
+	fputs(nats_rows, stdout);
+	printf("\nratio: to the one-core Ed25519 verify rate (first row) unless stated.\n");
+	if (!made_dir || opt.keep || opt.perf_dir)
+		printf("broker homes and logs kept in %s\n", opt.dir);
+	fflush(stdout);
+	kill_live();
+	if (made_dir && !opt.keep && !opt.perf_dir) {
+		char cmd[1200];
+		snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", opt.dir);
+		if (system(cmd) != 0)
+			note("could not remove %s", opt.dir);
+	}
+	irn_roster_free(&roster);
+	return stop_flag ? 1 : 0;
+}
