@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The irnet demonstration on loopback: an authority, a broker, an operator,
-# an owner and the provincial coordinator. An operator reports a ransomware
-# incident in Vietnamese; it arrives verified at the owner and the
-# coordinator with the broker's signed receipt; every ledger verifies.
+# an owner, the provincial coordinator and a response team. An operator
+# reports a ransomware incident in Vietnamese; it arrives verified at the
+# owner and the coordinator with the broker's signed receipt; the
+# coordinator acknowledges and classifies it, orders the response team to
+# act, the team reports back, the owner resolves it and the coordinator
+# closes it; every node agrees on every step and every ledger verifies.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 DIR=$(mktemp -d /tmp/irnet-demo.XXXXXX)
@@ -10,14 +13,15 @@ trap 'cleanup_all; [ -n "${KEEP:-}" ] || rm -rf "$DIR"' EXIT
 PORT=$(free_port)
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "1. Authority, broker and three agency nodes (keys made on each member's own machine)"
-setup_network "$DIR" "$PORT" op-benhvien:operator owner-syt:owner sotttt:coordinator
+say "1. Authority, broker and four agency nodes (keys made on each member's own machine)"
+setup_network "$DIR" "$PORT" op-benhvien:operator owner-syt:owner sotttt:coordinator doi-ungcuu:responder
 "$KEYS" roster-show "$DIR/roster.bin"
 
 say "2. Start the broker on 127.0.0.1:$PORT and the nodes"
 start_broker "$DIR"
-for n in op-benhvien owner-syt sotttt; do start_node "$DIR" $n; done
-for n in op-benhvien owner-syt sotttt; do wait_for 15 node_connected "$DIR" $n; done
+NODES="op-benhvien owner-syt sotttt doi-ungcuu"
+for n in $NODES; do start_node "$DIR" $n; done
+for n in $NODES; do wait_for 15 node_connected "$DIR" $n; done
 echo "all nodes connected over CURVE"
 
 say "3. The operator (a hospital) reports a ransomware incident (Form 03, in Vietnamese)"
@@ -42,7 +46,7 @@ cat > "$DIR/form.json" <<'JSON'
 }
 JSON
 "$NODE" --home "$DIR/op-benhvien" report --form "$DIR/form.json" --wait 15
-ID=$("$NODE" --home "$DIR/op-benhvien" --json outbox | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+ID=$("$NODE" --home "$DIR/op-benhvien" --json incidents | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 
 say "4. It arrives, verified again by each recipient, at the owner and the coordinator"
 for n in owner-syt sotttt; do
@@ -57,10 +61,41 @@ LANGUAGE=en LANG=C.UTF-8 "$NODE" --home "$DIR/sotttt" show "$ID" | head -8
 say "5. The operator holds the broker's signed receipt"
 "$NODE" --home "$DIR/op-benhvien" outbox
 
-say "6. Every ledger verifies"
-"$BROKER" --home "$DIR/broker" ledger verify
-for n in op-benhvien owner-syt sotttt; do printf '%-12s ' $n; "$NODE" --home "$DIR/$n" ledger verify; done
+state_of() { "$NODE" --home "$DIR/$1" --json incidents | /usr/bin/python3 -c "import json,sys; print({i['id']: i['state'] for i in json.load(sys.stdin)}.get('$ID','-'))"; }
+agree() { local m; for m in op-benhvien owner-syt sotttt; do [ "$(state_of $m)" = "$1" ] || return 1; done; }
 
-say "7. Stop everything"
+say "6. The coordinator acknowledges and classifies it (QĐ05 art. 9: serious)"
+"$NODE" --home "$DIR/sotttt" transition "$ID" --to acknowledged
+wait_for 15 agree acknowledged
+"$NODE" --home "$DIR/sotttt" classify "$ID" --severity serious \
+  --reason "Hệ thống cấp độ 4, dịch vụ khám chữa bệnh bị gián đoạn, chủ quản đề nghị hỗ trợ"
+wait_for 15 agree classified
+"$NODE" --home "$DIR/sotttt" transition "$ID" --to responding
+wait_for 15 agree responding
+
+say "7. A coordination order (Form 06) to the response team, which reports back"
+"$NODE" --home "$DIR/sotttt" task "$ID" --assign kontum/doi-ungcuu --deadline 2026-12-31T17:00:00+07:00 \
+  --instructions "Phân tích mẫu mã độc, khôi phục dữ liệu từ bản sao lưu"
+wait_for 15 sh -c "'$NODE' --home '$DIR/doi-ungcuu' tasks | grep -q 'Phân tích'"
+ORDER=$("$NODE" --home "$DIR/doi-ungcuu" --json tasks | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["order"])')
+"$NODE" --home "$DIR/doi-ungcuu" task-status "$ORDER" 1 accepted
+"$NODE" --home "$DIR/doi-ungcuu" task-status "$ORDER" 1 done --note "Đã khôi phục HIS từ bản sao lưu ngày 24/11"
+wait_for 15 sh -c "'$NODE' --home '$DIR/sotttt' --json tasks | grep -q '\"state\": \"done\"'"
+"$NODE" --home "$DIR/sotttt" tasks
+
+say "8. The owner reports it resolved; the coordinator closes it"
+"$NODE" --home "$DIR/owner-syt" transition "$ID" --to resolved
+wait_for 15 agree resolved
+"$NODE" --home "$DIR/sotttt" transition "$ID" --to closed --reason "Đã nhận báo cáo kết thúc ứng cứu"
+wait_for 15 agree closed
+for n in op-benhvien owner-syt sotttt; do printf '%-12s %s\n' $n "$(state_of $n)"; done
+echo; echo "--- the lifecycle as the owner holds it:"
+"$NODE" --home "$DIR/owner-syt" show "$ID" | sed -n '/LIFECYCLE/,$p'
+
+say "9. Every ledger verifies"
+"$BROKER" --home "$DIR/broker" ledger verify
+for n in $NODES; do printf '%-12s ' $n; "$NODE" --home "$DIR/$n" ledger verify; done
+
+say "10. Stop everything"
 cleanup_all
-echo "demo finished: the report went operator -> broker -> owner + coordinator, signed and verified at every step"
+echo "demo finished: one incident from report to closure, every message signed and verified at every step"
