@@ -703,7 +703,7 @@ broker_run(irn_home *h, const broker_opts *o)
 					   { x.router, 0, ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
 					   { x.mon, 0, ZMQ_POLLIN, 0 } };
-		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : 1000);
+		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : 200);
 		if (stopping) {
 			/* Drain what the commit thread still sends, until its STOP. */
 			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };

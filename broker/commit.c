@@ -756,7 +756,7 @@ commit_main(void *arg)
 	while (!stop) {
 		zmq_pollitem_t items[] = { { cx->from_verify, 0, ZMQ_POLLIN, 0 },
 					   { cx->from_io, 0, ZMQ_POLLIN, 0 } };
-		if (zmq_poll(items, 2, 1000) < 0) {
+		if (zmq_poll(items, 2, 200) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			break;

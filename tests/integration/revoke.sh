@@ -19,7 +19,7 @@ t0=$(date +%s%N)
 check "the revoked member's open connection is closed" wait_for 5 grep -q 'revokes this member' "$T/broker.log"
 t1=$(date +%s%N)
 echo "     closed $(( (t1 - t0) / 1000000 )) ms after the import"
-check "... within a second or two of the import" test $(( (t1 - t0) / 1000000 )) -lt 2500
+check "... within a second of the import (measured from before the import command)" test $(( (t1 - t0) / 1000000 )) -lt 1000
 check "connected nodes get the new roster pushed by the broker" \
   wait_for 10 sh -c "'$NODE' --home '$T/coord' --json status | grep -q '\"roster_version\": '\$(sqlite3 '$T/broker/ledger.db' 'select max(roster_version) from ledger where type=1')"
 check "its reconnect fails the handshake" wait_for 10 grep -q 'reason=revoked.*CURVE handshake refused' "$T/broker.log"
