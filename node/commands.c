@@ -472,6 +472,18 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 static irn_home *open_ro(irn_cli *c);
 static void close_ro(irn_home **h);
 
+/* The end of every listing command: JSON for scripts, then close. */
+static int
+list_done(irn_cli *c, sqlite3_stmt *st, json_t *arr, irn_home **h)
+{
+	sqlite3_finalize(st);
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(h);
+	return 0;
+}
+
 /* ---- the incident lifecycle ---- */
 
 /* Full incident id from a unique prefix of at least 6 hex digits. */
@@ -710,12 +722,7 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 			       overdue ? _("  OVERDUE") : "");
 		json_array_append_new(arr, o);
 	}
-	sqlite3_finalize(st);
-	if (c->json)
-		print_json(arr);
-	json_decref(arr);
-	close_ro(&h);
-	return 0;
+	return list_done(c, st, arr, &h);
 }
 
 /* ---- key rotation ---- */
@@ -832,12 +839,7 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 			       ex ? _("  [EXERCISE]") : "");
 		}
 	}
-	sqlite3_finalize(st);
-	if (c->json)
-		print_json(arr);
-	json_decref(arr);
-	close_ro(&h);
-	return 0;
+	return list_done(c, st, arr, &h);
 }
 
 static const irn_roster *
@@ -1108,12 +1110,7 @@ node_cmd_outbox(irn_cli *c, int argc, char **argv)
 			       sqlite3_column_type(st, 4) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 4) : "");
 		json_array_append_new(arr, o);
 	}
-	sqlite3_finalize(st);
-	if (c->json)
-		print_json(arr);
-	json_decref(arr);
-	close_ro(&h);
-	return 0;
+	return list_done(c, st, arr, &h);
 }
 
 static int
@@ -1170,12 +1167,7 @@ node_cmd_events(irn_cli *c, int argc, char **argv)
 			printf("%s %-24s %-22s %s\n", t, mem ? mem : "-", sqlite3_column_text(st, 2),
 			       sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
 	}
-	sqlite3_finalize(st);
-	if (c->json)
-		print_json(arr);
-	json_decref(arr);
-	close_ro(&h);
-	return 0;
+	return list_done(c, st, arr, &h);
 }
 
 int
