@@ -150,7 +150,8 @@ irn_task_status_validate(const uint8_t *p, size_t len)
 	return why;
 }
 
-static const char *const task_names[] = { "?", "assigned", "accepted", "declined", "in progress", "done" };
+static const char *const task_names[] = { "?", N_("assigned"), N_("accepted"), N_("declined"),
+					   N_("in progress"), N_("done") };
 
 const char *
 irn_task_state_name(unsigned s)
