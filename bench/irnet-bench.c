@@ -634,6 +634,22 @@ ledger_q(const bhome *bh, const char *sql)
 	return v;
 }
 
+/* The broker takes each sender's sequence strictly in order (PROTOCOL.md
+ * §10): start a member's messages at the number that broker expects next. */
+static void
+seq_from(const bhome *bh, member *m)
+{
+	char q[512];
+	snprintf(q, sizeof q, "SELECT last FROM sequences WHERE sender = '%s'", m->id);
+	long long v = ledger_q(bh, q);
+	if (v < 0) {
+		snprintf(q, sizeof q, "SELECT coalesce(max(sequence), 0) FROM ledger WHERE type = 2"
+			 " AND sender = '%s'", m->id);
+		v = ledger_q(bh, q);
+	}
+	m->next_seq = (uint64_t)(v > 0 ? v : 0) + 1;
+}
+
 /* ------------------------------------------------------------------ messages */
 
 typedef struct msg {
@@ -1185,6 +1201,7 @@ ingest(int N, bool hello, int total)
 	msg **all = calloc((size_t)N, sizeof *all);
 	for (int i = 0; i < N; i++) {
 		all[i] = calloc((size_t)per, sizeof *all[i]);
+		seq_from(&home_a, &ops[i]);
 		build_msgs(&ops[i], all[i], per);
 	}
 	long long rows0 = ledger_q(&home_a, "SELECT count(*) FROM ledger WHERE type = 2");
@@ -1280,6 +1297,7 @@ e2e(void)
 	note("end to end: %d messages, W=%d: signing...", total, opt.window);
 	msg *v = calloc((size_t)total, sizeof *v);
 	member *sm = &ops[n_ops - 1];
+	seq_from(&home_b, sm);
 	build_msgs(sm, v, total);
 	broker_proc b;
 	broker_start(&b, &home_b, "e2e", opt.member_rate);
@@ -1377,12 +1395,14 @@ latency(const bhome *bh, int flood_limit, double capacity_guess)
 	msg **all = calloc((size_t)S, sizeof *all);
 	for (int i = 0; i < S; i++) {
 		all[i] = calloc((size_t)per, sizeof *all[i]);
+		seq_from(bh, &ops[i]);
 		build_msgs(&ops[i], all[i], per);
 	}
 	msg *fv = NULL;
 	member *fm = &ops[n_ops - 2];
 	if (flood) {
 		fv = calloc((size_t)fl_n, sizeof *fv);
+		seq_from(bh, fm);
 		build_msgs(fm, fv, fl_n);
 	}
 	long long head = ledger_q(bh, "SELECT coalesce(max(idx), 0) FROM ledger");

@@ -125,16 +125,17 @@ begin(committer *c)
 static uint64_t
 last_sequence(committer *c, const char *sender)
 {
-	sqlite3_stmt *st;
+	static const char q[] = "SELECT last FROM sequences WHERE sender = ?";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
 	uint64_t v = 0;
 	sqlite3 *db = irn_ledger_db(c->h->ledger);
-	if (sqlite3_prepare_v2(db, "SELECT last FROM sequences WHERE sender = ?", -1, &st, NULL) != SQLITE_OK)
+	if (st == NULL)
 		return UINT64_MAX;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	bool have = sqlite3_step(st) == SQLITE_ROW;
 	if (have)
 		v = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (have)
 		return v;
 	/* a ledger from before the table: what it accepted */
@@ -151,15 +152,14 @@ last_sequence(committer *c, const char *sender)
 static irn_err
 use_sequence(committer *c, const char *sender, uint64_t seq)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
-				    "INSERT OR REPLACE INTO sequences(sender, last) VALUES(?, ?)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return irn_sqlite_err(rc);
+	static const char q[] = "INSERT OR REPLACE INTO sequences(sender, last) VALUES(?, ?)";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	if (st == NULL)
+		return IRN_ERR_DB;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	return irn_sqlite_err(rc);
 }
 
@@ -427,11 +427,10 @@ pump(committer *c, csess *s)
 	uint64_t head;
 	irn_ledger_head(c->h->ledger, &head, NULL);
 	sqlite3_stmt *st;
+	static const char q[] = "SELECT idx, sender, to_roles, to_members, data, receipt FROM ledger"
+				" WHERE type = 2 AND idx > ? ORDER BY idx LIMIT 256";
 	if (s->in_flight >= window || s->scan_upto >= head ||
-	    sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
-			       "SELECT idx, sender, to_roles, to_members, data, receipt FROM ledger"
-			       " WHERE type = 2 AND idx > ? ORDER BY idx LIMIT 256",
-			       -1, &st, NULL) != SQLITE_OK)
+	    (st = irn_ledger_cached(c->h->ledger, q)) == NULL)
 		return;
 	while (s->in_flight < window && s->scan_upto < head) {
 		sqlite3_reset(st);
@@ -470,7 +469,7 @@ pump(committer *c, csess *s)
 		if (rows == 0)
 			s->scan_upto = head;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 }
 
 static void

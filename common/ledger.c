@@ -9,12 +9,36 @@
 #include <string.h>
 #include <sodium.h>
 
+#define STMT_CACHE 24
+
 struct irn_ledger {
 	sqlite3 *db;
 	uint64_t head_idx;
 	uint8_t head_hash[IRN_HASH_LEN];
 	bool in_tx;
+	bool head_dirty;        /* meta head written once, at commit */
+	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
 };
+
+sqlite3_stmt *
+irn_ledger_cached(irn_ledger *l, const char *sql)
+{
+	for (int i = 0; i < STMT_CACHE; i++) {
+		if (l->cache[i].sql == sql) {
+			sqlite3_reset(l->cache[i].st);
+			sqlite3_clear_bindings(l->cache[i].st);
+			return l->cache[i].st;
+		}
+		if (l->cache[i].sql == NULL) {
+			if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->cache[i].st,
+					       NULL) != SQLITE_OK)
+				return NULL;
+			l->cache[i].sql = sql;
+			return l->cache[i].st;
+		}
+	}
+	return NULL; /* full: callers fall back to preparing */
+}
 
 static const char *const schema =
 	"CREATE TABLE IF NOT EXISTS ledger("
@@ -129,6 +153,8 @@ void
 irn_ledger_close(irn_ledger **lp)
 {
 	if (lp && *lp) {
+		for (int i = 0; i < STMT_CACHE && (*lp)->cache[i].sql; i++)
+			sqlite3_finalize((*lp)->cache[i].st);
 		sqlite3_close_v2((*lp)->db);
 		free(*lp);
 		*lp = NULL;
@@ -158,6 +184,16 @@ irn_ledger_begin(irn_ledger *l)
 irn_err
 irn_ledger_commit(irn_ledger *l)
 {
+	if (l->head_dirty) {
+		irn_err he = irn_meta_set_int(l, "head_idx", (int64_t)l->head_idx);
+		if (he == IRN_OK)
+			he = irn_meta_set_blob(l, "head_hash", l->head_hash, IRN_HASH_LEN);
+		if (he != IRN_OK) {
+			irn_ledger_rollback(l);
+			return he;
+		}
+		l->head_dirty = false;
+	}
 	int rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		irn_err e = irn_sqlite_err(rc);
@@ -174,6 +210,7 @@ irn_ledger_rollback(irn_ledger *l)
 	if (sqlite3_get_autocommit(l->db) == 0)
 		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 	l->in_tx = false;
+	l->head_dirty = false;
 	(void)load_head(l);
 }
 
@@ -252,13 +289,13 @@ irn_ledger_append(irn_ledger *l, const irn_entry *e, uint64_t *idx_out)
 	uint8_t h[IRN_HASH_LEN];
 	entry_hash(h, idx, l->head_hash, e->type, e->accepted_ms, e->roster_version, e->data,
 		   e->len, e->receipt, e->rlen);
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(l->db,
+	static const char ins[] =
 		"INSERT INTO ledger(idx,type,accepted_ms,roster_version,sender,message_id,kind,"
 		"sequence,data,receipt,to_roles,to_members,remote_index,prev_hash,hash)"
-		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return irn_sqlite_err(rc);
+		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *st = irn_ledger_cached(l, ins);
+	if (st == NULL)
+		return IRN_ERR_DB;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
 	sqlite3_bind_int(st, 2, e->type);
 	sqlite3_bind_int64(st, 3, e->accepted_ms);
@@ -279,15 +316,11 @@ irn_ledger_append(irn_ledger *l, const irn_entry *e, uint64_t *idx_out)
 		sqlite3_bind_int64(st, 13, (sqlite3_int64)e->remote_index);
 	sqlite3_bind_blob(st, 14, l->head_hash, IRN_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 15, h, IRN_HASH_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return irn_sqlite_err(rc);
-	irn_err err = irn_meta_set_int(l, "head_idx", (int64_t)idx);
-	if (err == IRN_OK)
-		err = irn_meta_set_blob(l, "head_hash", h, IRN_HASH_LEN);
-	if (err != IRN_OK)
-		return err;
+	l->head_dirty = true;
 	l->head_idx = idx;
 	memcpy(l->head_hash, h, IRN_HASH_LEN);
 	if (idx_out)
@@ -316,12 +349,12 @@ irn_err
 irn_ledger_find(irn_ledger *l, const char *sender, const uint8_t id[IRN_MSGID_LEN],
 		uint64_t *idx, uint8_t **data, size_t *len, uint8_t **receipt, size_t *rlen)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(l->db, "SELECT idx, data, receipt FROM ledger"
-				    " WHERE type = 2 AND sender = ? AND message_id = ?",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return irn_sqlite_err(rc);
+	static const char q[] = "SELECT idx, data, receipt FROM ledger"
+				" WHERE type = 2 AND sender = ? AND message_id = ?";
+	sqlite3_stmt *st = irn_ledger_cached(l, q);
+	if (st == NULL)
+		return IRN_ERR_DB;
+	int rc;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, id, IRN_MSGID_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -338,7 +371,7 @@ irn_ledger_find(irn_ledger *l, const char *sender, const uint8_t id[IRN_MSGID_LE
 	} else if (rc != SQLITE_DONE) {
 		e = irn_sqlite_err(rc);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return e;
 }
 
