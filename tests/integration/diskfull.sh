@@ -8,6 +8,8 @@
 # accepted. After the cap is raised (conf edited, broker restarted) every
 # pending message is delivered exactly once, in order, and the outboxes drain.
 . "$(dirname "$0")/common.sh"
+# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
+trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
 # same_list GOT WANT: comma lists equal; else say where they first differ.
 same_list() {
   [ "$1" = "$2" ] && return 0
@@ -74,12 +76,12 @@ sleep 7   # more than the node's resend interval (5 s), nothing new sent
 r2=$(grep -c ERR_STORAGE "$T/op.log" || true)
 check "the operator keeps retrying its pending messages while the broker is full ($r1 -> $r2 refusals)" \
   [ "$r2" -gt "$r1" ]
-send op 5
+check "5 more messages stored at the operator while the broker is full" send op 5
 # Then a short message: it may fit in what is left of the last pages where
 # the long ones did not. It must not overtake them (accepted with a gap,
 # the skipped ones would later be refused as replays and lost).
 TEXT_LONG=$TEXT TEXT="ok"
-send op 1
+check "a short message stored at the operator" send op 1
 TEXT=$TEXT_LONG
 sleep 6
 check "the broker is still running" kill -0 "$BROKER_PID"
@@ -102,7 +104,7 @@ check "while full, the broker accepted op's messages in sequence, none skipped" 
   "$(seq -s, 1 "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2 and sender='kontum/op'")")"
 start_node "$T" op2
 check "another node can still connect while the broker is full" wait_for 20 node_connected "$T" op2
-send op2 3
+check "op2 stores 3 messages" send op2 3
 sleep 2
 check "its messages are pending too, not refused" eq "$(pending op2)" 3
 check "the broker is still running after that" kill -0 "$BROKER_PID"

@@ -34,6 +34,8 @@
 # required here: a Deliver carries the broker's receipt, so the same rule
 # applies).
 . "$(dirname "$0")/common.sh"
+# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
+trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
 ROUNDS=${FSYNC_ROUNDS:-6}
 MIN_IN=1000
 MIN_OUT=200
@@ -45,7 +47,7 @@ strace -f -tt -yy -e trace=fsync,fdatasync,sendto,sendmsg,write,writev,pwrite64,
 SPID=$!
 PIDS+=($SPID)
 check "broker starts under strace" wait_for 20 grep -q READY "$T/broker.out"
-BPID=$(pgrep -P "$SPID" | head -n 1)
+BPID=$(pgrep -P "$SPID" | head -n 1 || true)
 start_node "$T" op
 start_node "$T" coord
 check "operator connected" wait_for 20 node_connected "$T" op
@@ -76,7 +78,7 @@ check "coordinator received all $ROUNDS" wait_for 20 sh -c \
   "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = $ROUNDS ]"
 
 # Stop the broker (strace exits with it) so the trace is complete.
-[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
+[ -n "$BPID" ] && kill "$BPID" 2>/dev/null || true
 for i in $(seq 1 300); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 wait "$SPID" 2>/dev/null || true
 

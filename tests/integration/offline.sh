@@ -11,6 +11,8 @@
 #     was never started) receives everything, in order, when it comes back,
 #     and so does a recipient that was online (`coord`).
 . "$(dirname "$0")/common.sh"
+# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
+trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
 # same_list GOT WANT: comma lists equal; else say where they first differ.
 same_list() {
   [ "$1" = "$2" ] && return 0
@@ -33,8 +35,9 @@ start_node "$T" op        # no broker yet: everything stays in the outbox
 left=$MSGS
 while [ $left -gt 0 ]; do
   k=$(( left < 500 ? left : 500 ))
-  "$NODE" --home "$T/op" --json message --kind progress-report --text "Báo cáo tiến độ (ngoại tuyến)" \
-    --to role:coordinator --count $k | grep -o '[0-9a-f]\{32\}' >> "$T/sent"
+  out=$("$NODE" --home "$T/op" --json message --kind progress-report --text "Báo cáo tiến độ (ngoại tuyến)" \
+    --to role:coordinator --count $k) || { check "message command works" false; break; }
+  printf '%s\n' "$out" | grep -o '[0-9a-f]\{32\}' >> "$T/sent"
   left=$((left - k))
 done
 check "$MSGS messages stored while the broker is down" eq "$(grep -c . "$T/sent")" "$MSGS"
