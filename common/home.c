@@ -20,6 +20,9 @@ irn_config_defaults(irn_config *c)
 	c->error_rate = 10;
 	c->member_rate = 500;
 	c->checkpoint_ms = 600000;
+	c->due_ack_minutes = 60;
+	c->due_notify_days = 5;
+	c->due_end_report_days = 5;
 }
 
 #define COPY(field) do { \
@@ -59,6 +62,18 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "db_max_pages") == 0) {
 		c->db_max_pages = atol(value);
 		return c->db_max_pages >= 0;
+	}
+	if (strcmp(name, "due_ack_minutes") == 0) {
+		c->due_ack_minutes = atoi(value);
+		return c->due_ack_minutes >= 1;
+	}
+	if (strcmp(name, "due_notify_days") == 0) {
+		c->due_notify_days = atoi(value);
+		return c->due_notify_days >= 1;
+	}
+	if (strcmp(name, "due_end_report_days") == 0) {
+		c->due_end_report_days = atoi(value);
+		return c->due_end_report_days >= 1;
 	}
 	if (strcmp(name, "checkpoint_ms") == 0) {
 		c->checkpoint_ms = atoi(value);

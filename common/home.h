@@ -26,7 +26,10 @@ typedef struct irn_config {
 	int error_rate;        /* broker: error replies per member per second */
 	int member_rate;       /* broker: submissions per member per second (burst 2x) */
 	long db_max_pages;
-	int checkpoint_ms;     /* node: sign the ledger head this often (0: never) */     /* cap on the database size in pages (0: none) */
+	int checkpoint_ms;     /* node: sign the ledger head this often (0: never) */
+	int due_ack_minutes;   /* deadlines: acknowledge a report within (plan: at once) */
+	int due_notify_days;   /* report within N days of detection (QD05: 5) */
+	int due_end_report_days; /* end-of-response report within N days of resolution (5) */
 } irn_config;
 
 typedef struct irn_home {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -723,6 +724,147 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 		json_array_append_new(arr, o);
 	}
 	return list_done(c, st, arr, &h);
+}
+
+/* ---- deadlines ---- */
+
+typedef struct due_item {
+	int64_t due_ms;
+	const char *what;
+	char ref[40];
+	char who[IRN_MAX_ID + 1];
+	char detail[300];
+} due_item;
+
+static void
+due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char *tz, bool json)
+{
+	bool overdue = d->due_ms < now;
+	if (!overdue && d->due_ms - now > soon_ms)
+		return;
+	char t[64];
+	irn_fmt_time(t, sizeof t, d->due_ms, tz);
+	if (json) {
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "what", d->what, "ref",
+						     d->ref, "who", d->who, "due", t, "detail", d->detail,
+						     "overdue", overdue));
+	} else {
+		printf("%-9s %-26s %-26s %-24s %-12.10s %s\n", overdue ? _("OVERDUE") : _("due soon"), t,
+		       _(d->what), d->who, d->ref, d->detail);
+	}
+}
+
+int
+node_cmd_due(irn_cli *c, int argc, char **argv)
+{
+	if (irn_cli_wants_help(argc, argv,
+		_("usage: irnet-node [--json] due [--days N]\n"
+		  "What is overdue or due within N days (default 2), from this node's ledger:\n"
+		  "  acknowledgement of a report (due_ack_minutes after it was received),\n"
+		  "  the initial report itself (due_notify_days after detection),\n"
+		  "  tasks of coordination orders (their deadlines),\n"
+		  "  the end-of-response report (due_end_report_days after resolution),\n"
+		  "  the periodic reports (before 20 June and 20 December).\n"
+		  "At a coordinator this covers everyone's duties; elsewhere, what this node holds.\n"
+		  "The rules come from irnet.conf (docs/CONFIG.md).\n")))
+		return 0;
+	int days = 2;
+	if (argc >= 3 && !strcmp(argv[1], "--days"))
+		days = atoi(argv[2]);
+	irn_home *h = open_ro(c);
+	if (!h)
+		return 1;
+	int64_t now = irn_now_ms(), soon = (int64_t)days * 86400000;
+	const irn_config *cf = &h->cfg;
+	json_t *arr = json_array();
+	if (!c->json)
+		printf("%-9s %-26s %-26s %-24s %-12s %s\n", _("STATUS"), _("DUE"), _("WHAT"), _("WHO"),
+		       _("REF"), _("DETAIL"));
+	sqlite3 *db = irn_ledger_db(h->ledger);
+	sqlite3_stmt *st;
+	/* reports not yet acknowledged, and reports filed later than the rule */
+	if (sqlite3_prepare_v2(db, "SELECT lower(hex(message_id)), sender, system, state, detected_ms,"
+			       " reported_ms, coalesce(accepted_ms, reported_ms), exercise FROM incidents",
+			       -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			due_item d = { 0 };
+			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
+			snprintf(d.detail, sizeof d.detail, "%s%s", (const char *)sqlite3_column_text(st, 2),
+				 sqlite3_column_int(st, 7) ? " [EXERCISE]" : "");
+			const char *state = (const char *)sqlite3_column_text(st, 3);
+			if (state && !strcmp(state, "reported")) {
+				d.what = N_("acknowledge report");
+				snprintf(d.who, sizeof d.who, "%s", "role:coordinator");
+				d.due_ms = sqlite3_column_int64(st, 6) + (int64_t)cf->due_ack_minutes * 60000;
+				due_add(arr, now, soon, &d, cf->timezone, c->json);
+			}
+			int64_t det = sqlite3_column_int64(st, 4), rep = sqlite3_column_int64(st, 5);
+			if (rep - det > (int64_t)cf->due_notify_days * 86400000) {
+				d.what = N_("report filed late");
+				snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
+				d.due_ms = det + (int64_t)cf->due_notify_days * 86400000;
+				due_add(arr, now, soon, &d, cf->timezone, c->json);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	/* end-of-response report after resolution */
+	if (sqlite3_prepare_v2(db, "SELECT lower(hex(i.message_id)), i.sender, i.system, max(t.created_ms)"
+			       " FROM incidents i JOIN transitions t ON t.incident = i.message_id"
+			       " WHERE i.state = 'resolved' AND t.to_state = 5 AND t.applied = 1"
+			       " GROUP BY i.message_id", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			due_item d = { .what = N_("end-of-response report") };
+			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
+			snprintf(d.detail, sizeof d.detail, "%s", (const char *)sqlite3_column_text(st, 2));
+			d.due_ms = sqlite3_column_int64(st, 3) + (int64_t)cf->due_end_report_days * 86400000;
+			due_add(arr, now, soon, &d, cf->timezone, c->json);
+		}
+		sqlite3_finalize(st);
+	}
+	/* tasks */
+	if (sqlite3_prepare_v2(db, "SELECT lower(hex(tasking)), number, assignee, instructions, deadline_ms"
+			       " FROM tasks WHERE state NOT IN (3, 5)", -1, &st, NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			due_item d = { .what = N_("task") };
+			snprintf(d.ref, sizeof d.ref, "%.8s#%d", (const char *)sqlite3_column_text(st, 0),
+				 sqlite3_column_int(st, 1));
+			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 2));
+			snprintf(d.detail, sizeof d.detail, "%s", (const char *)sqlite3_column_text(st, 3));
+			d.due_ms = sqlite3_column_int64(st, 4);
+			due_add(arr, now, soon, &d, cf->timezone, c->json);
+		}
+		sqlite3_finalize(st);
+	}
+	/* periodic reports: before 20 June and 20 December (local time) */
+	{
+		time_t tt = (time_t)(now / 1000);
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		int y = tm.tm_year + 1900;
+		const int cand[3][2] = { { y, 6 }, { y, 12 }, { y + 1, 6 } };
+		int64_t due = 0;
+		for (int k = 0; k < 3 && due == 0; k++) {
+			char when[40];
+			int64_t ms;
+			snprintf(when, sizeof when, "%04d-%02d-20T00:00:00+07:00", cand[k][0], cand[k][1]);
+			if (irn_parse_time(when, &ms) == IRN_OK && ms > now)
+				due = ms;
+		}
+		due_item d = { .what = N_("periodic report (Form 05)"), .due_ms = due };
+		snprintf(d.ref, sizeof d.ref, "%s", "form05");
+		snprintf(d.who, sizeof d.who, "%s", h->cfg.id);
+		snprintf(d.detail, sizeof d.detail, "%s", _("six-month / annual report"));
+		if (due)
+			due_add(arr, now, soon, &d, cf->timezone, c->json);
+	}
+	if (c->json)
+		print_json(arr);
+	json_decref(arr);
+	close_ro(&h);
+	return 0;
 }
 
 /* ---- key rotation ---- */

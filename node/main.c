@@ -30,6 +30,7 @@ usage(FILE *f)
 		"  task ID --assign ...  a coordination order (Form 06) with deadlines\n"
 		"  task-status ...       the assignee accepts, declines, reports progress\n"
 		"  tasks                 tasks and their state; OVERDUE past the deadline\n"
+		"  due [--days N]        what is overdue or due soon (reports, tasks, Form 05)\n"
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
 		"  outbox                messages signed here and their delivery state\n"
@@ -88,6 +89,8 @@ main(int argc, char **argv)
 		return node_cmd_message(&c, argc, argv);
 	if (!strcmp(cmd, "transition") || !strcmp(cmd, "classify"))
 		return node_cmd_transition(&c, argc, argv);
+	if (!strcmp(cmd, "due"))
+		return node_cmd_due(&c, argc, argv);
 	if (!strcmp(cmd, "task"))
 		return node_cmd_task(&c, argc, argv);
 	if (!strcmp(cmd, "task-status"))

@@ -19,6 +19,7 @@ int node_cmd_transition(irn_cli *c, int argc, char **argv);
 int node_cmd_task(irn_cli *c, int argc, char **argv);
 int node_cmd_task_status(irn_cli *c, int argc, char **argv);
 int node_cmd_tasks(irn_cli *c, int argc, char **argv);
+int node_cmd_due(irn_cli *c, int argc, char **argv);
 int node_cmd_incidents(irn_cli *c, int argc, char **argv);
 int node_cmd_show(irn_cli *c, int argc, char **argv);
 int node_cmd_outbox(irn_cli *c, int argc, char **argv);

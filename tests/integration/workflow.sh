@@ -71,5 +71,13 @@ check "the coordinator sees task 1 accepted" wait_for 15 sh -c "[ \"\$($(declare
 check "... and task 2 done" wait_for 15 sh -c "[ \"\$($(declare -f st tasks_at); NODE=$NODE; T=$T; order=$order; st 2)\" = done ]"
 check "an assignee may not answer another's task" sh -c "! '$NODE' --home '$T/r1' task-status $order 2 declined 2>/dev/null"
 check "a responder may not issue a coordination order" sh -c "! '$NODE' --home '$T/r1' task $id2 --assign kontum/r2 --deadline 2030-01-01T00:00:00Z --instructions x 2>/dev/null"
+
+# Deadlines, with the clock moved instead of sleeping.
+check "an unacknowledged report is due soon at the coordinator" \
+  sh -c "'$NODE' --home '$T/coord' due | grep 'due soon' | grep -q ${id2:0:10}"
+check "... and overdue two hours later" \
+  sh -c "IRNET_CLOCK_OFFSET_MS=7200000 '$NODE' --home '$T/coord' --json due | grep -A6 '\"acknowledge report\"' | grep -q '\"overdue\": true'"
+check "the next periodic report (Form 05, before 20 June / 20 December) shows within its window" \
+  sh -c "IRNET_CLOCK_OFFSET_MS=\$(( ( \$(date -d 2026-12-19T12:00:00+07:00 +%s) - \$(date +%s) ) * 1000 )) '$NODE' --home '$T/coord' due | grep -q 'Form 05'"
 for n in $ALL r1 r2; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
 finish
