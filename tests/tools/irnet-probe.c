@@ -118,6 +118,23 @@ print_reply(void)
 	}
 }
 
+/* Take one reply off the socket and count it as a receipt or an error. */
+static void
+count_reply(long *receipts, long *errors)
+{
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	zmq_msg_recv(&m, sock, 0);
+	Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+	if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
+		(*receipts)++;
+	else if (p && p->p_case == IRNET__PACKET__P_ERROR)
+		(*errors)++;
+	if (p)
+		irnet__packet__free_unpacked(p, NULL);
+	zmq_msg_close(&m);
+}
+
 static uint8_t *
 make_report(const irn_keys *k, const char *sender, unsigned kind, const uint8_t *fixed_id,
 	    size_t *len)
@@ -414,32 +431,12 @@ main(int argc, char **argv)
 			free(nb);
 			free(bb);
 			while (zmq_poll(&it, 1, 0) > 0) { /* count replies as they come */
-				zmq_msg_t m;
-				zmq_msg_init(&m);
-				zmq_msg_recv(&m, sock, 0);
-				Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-				if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
-					receipts++;
-				else if (p && p->p_case == IRNET__PACKET__P_ERROR)
-					errors++;
-				if (p)
-					irnet__packet__free_unpacked(p, NULL);
-				zmq_msg_close(&m);
+				count_reply(&receipts, &errors);
 			}
 		}
 		int64_t end = irn_now_ms() + 3000;
 		while (irn_now_ms() < end && zmq_poll(&it, 1, 200) > 0) {
-			zmq_msg_t m;
-			zmq_msg_init(&m);
-			zmq_msg_recv(&m, sock, 0);
-			Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-			if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
-				receipts++;
-			else if (p && p->p_case == IRNET__PACKET__P_ERROR)
-				errors++;
-			if (p)
-				irnet__packet__free_unpacked(p, NULL);
-			zmq_msg_close(&m);
+			count_reply(&receipts, &errors);
 		}
 		printf("sent %ld receipts %ld errors %ld\n", count, receipts, errors);
 		irnet__body__free_unpacked(b, NULL);
