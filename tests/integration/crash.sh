@@ -33,8 +33,7 @@
 # CRASH_BROKER_CONF (extra lines for the broker's irnet.conf; default none).
 # Worst case (a hang): about STREAM + QUIESCE seconds, under ctest's 300 s.
 . "$(dirname "$0")/common.sh"
-# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
-trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
+fail_on_unexpected_errors
 MSGS=${CRASH_MESSAGES:-10000}
 CHUNK=${CRASH_CHUNK:-200}
 PACE_MS=${CRASH_PACE_MS:-1500}   # random pause 0..2x: spreads the crashes over the stream

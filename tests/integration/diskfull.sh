@@ -8,20 +8,7 @@
 # accepted. After the cap is raised (conf edited, broker restarted) every
 # pending message is delivered exactly once, in order, and the outboxes drain.
 . "$(dirname "$0")/common.sh"
-# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
-trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
-# same_list GOT WANT: comma lists equal; else say where they first differ.
-same_list() {
-  [ "$1" = "$2" ] && return 0
-  /usr/bin/python3 - "$1" "$2" <<'PY' >&2
-import sys
-a, b = sys.argv[1].split(","), sys.argv[2].split(",")
-i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
-print("     %d items, expected %d; first difference at position %d: got %s, expected %s"
-      % (len(a), len(b), i + 1, ",".join(a[i:i + 5]) or "(end)", ",".join(b[i:i + 5]) or "(end)"))
-PY
-  return 1
-}
+fail_on_unexpected_errors
 EXTRA_PAGES=${DISKFULL_EXTRA_PAGES:-3}
 TO=role:coordinator,role:owner
 setup_network "$T" "$PORT" op:operator op2:operator coord:coordinator own:owner

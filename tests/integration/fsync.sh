@@ -34,8 +34,7 @@
 # required here: a Deliver carries the broker's receipt, so the same rule
 # applies).
 . "$(dirname "$0")/common.sh"
-# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
-trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
+fail_on_unexpected_errors
 ROUNDS=${FSYNC_ROUNDS:-6}
 MIN_IN=1000
 MIN_OUT=200

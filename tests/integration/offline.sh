@@ -11,20 +11,7 @@
 #     was never started) receives everything, in order, when it comes back,
 #     and so does a recipient that was online (`coord`).
 . "$(dirname "$0")/common.sh"
-# An unexpected command failure (set -e) counts as a failure: the temp dir is kept.
-trap 'FAIL=$((FAIL + 1)); echo "FAIL - unexpected failure of a command at line $LINENO"' ERR
-# same_list GOT WANT: comma lists equal; else say where they first differ.
-same_list() {
-  [ "$1" = "$2" ] && return 0
-  /usr/bin/python3 - "$1" "$2" <<'PY' >&2
-import sys
-a, b = sys.argv[1].split(","), sys.argv[2].split(",")
-i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
-print("     %d items, expected %d; first difference at position %d: got %s, expected %s"
-      % (len(a), len(b), i + 1, ",".join(a[i:i + 5]) or "(end)", ",".join(b[i:i + 5]) or "(end)"))
-PY
-  return 1
-}
+fail_on_unexpected_errors
 MSGS=${OFFLINE_MESSAGES:-1500}
 RATE=${OFFLINE_MEMBER_RATE:-100}
 setup_network "$T" "$PORT" op:operator coord:coordinator late:coordinator
