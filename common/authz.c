@@ -36,6 +36,9 @@ static const struct {
 	{ IRNET__KIND__KIND_CHECKPOINT, "checkpoint", EVERY_MEMBER, R(BROKER) },
 	{ IRNET__KIND__KIND_TRANSITION, "transition",
 	  R(OPERATOR) | R(OWNER) | R(COORDINATOR) | R(STEERING) | R(NATIONAL), RESPONSE },
+	{ IRNET__KIND__KIND_PROFILE, "profile", RESPONSE,
+	  R(COORDINATOR) | R(STEERING) | R(NATIONAL) | R(AUTHORITY) },
+	{ IRNET__KIND__KIND_ATTACHMENT, "attachment", RESPONSE, RESPONSE },
 	/* Broker-authored: never accepted from a client as a submission. */
 	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER), EVERY_MEMBER | R(BROKER) },
 	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER), EVERY_MEMBER | R(BROKER) },

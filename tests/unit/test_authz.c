@@ -37,6 +37,8 @@ static const struct {
 	{ 14, "owcrsna", "owcrsna" },   /* acknowledgement */
 	{ 15, "owcrsna", "b" },         /* checkpoint */
 	{ 16, "owcsn", "owcrsn" },      /* transition */
+	{ 17, "owcrsn", "csna" },       /* profile (Forms 01/02) */
+	{ 18, "owcrsn", "owcrsn" },     /* attachment */
 	{ 20, "b", "owcrsnab" },        /* receipt */
 	{ 21, "b", "owcrsnab" },        /* error */
 };
@@ -207,7 +209,7 @@ test_senders(void **state)
 			cells++;
 		}
 	}
-	assert_int_equal(cells, 15 * 8);
+	assert_int_equal(cells, 17 * 8);
 }
 
 static void
