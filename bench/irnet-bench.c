@@ -663,7 +663,7 @@ typedef struct msg {
 #define TEXT_FMT \
 	"Báo cáo tiến độ #%llu của %s: đã cô lập máy chủ bị nhiễm, đang khôi phục dữ liệu."
 
-/* Sign count envelopes from m (progress-report to role:coordinator). */
+/* Sign count envelopes from m (note to role:coordinator). */
 static void
 build_msgs(member *m, msg *out, int count)
 {
@@ -672,7 +672,7 @@ build_msgs(member *m, msg *out, int count)
 		uint8_t id[IRN_MSGID_LEN];
 		uint32_t to[1] = { IRNET__ROLE__ROLE_COORDINATOR };
 		uint64_t seq = m->next_seq++;
-		irn_header_fill(&h, id, m->id, IRNET__KIND__KIND_PROGRESS_REPORT, seq, true);
+		irn_header_fill(&h, id, m->id, IRNET__KIND__KIND_NOTE, seq, true);
 		h.to_roles = to;
 		h.n_to_roles = 1;
 		char text[256];

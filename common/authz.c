@@ -39,6 +39,7 @@ static const struct {
 	{ IRNET__KIND__KIND_PROFILE, "profile", RESPONSE,
 	  R(COORDINATOR) | R(STEERING) | R(NATIONAL) | R(AUTHORITY) },
 	{ IRNET__KIND__KIND_ATTACHMENT, "attachment", RESPONSE, RESPONSE },
+	{ IRNET__KIND__KIND_NOTE, "note", RESPONSE, RESPONSE },
 	/* Broker-authored: never accepted from a client as a submission. */
 	{ IRNET__KIND__KIND_RECEIPT, "receipt", R(BROKER), EVERY_MEMBER | R(BROKER) },
 	{ IRNET__KIND__KIND_ERROR, "error", R(BROKER), EVERY_MEMBER | R(BROKER) },

@@ -223,7 +223,7 @@ class Run:
         self.seq = (row[0] if row else 0) + 1
         return self.seq
 
-    def text_msg(self, ident, text, kind=w.KIND_PROGRESS_REPORT, seq=None, mid=None,
+    def text_msg(self, ident, text, kind=w.KIND_NOTE, seq=None, mid=None,
                  created_ms=None, network=None, signer=None, sender=None,
                  to_roles=(ROLE_COORD,), to_members=(), **hdr):
         """(message_id, envelope) for a text-payload message."""
@@ -492,7 +492,7 @@ class Run:
         # inside the signed bytes: an unknown field appended to the Body
         mid = os.urandom(16)
         body = w.encode_body(w.encode_header(mid, self.att.id, self.next_seq(), now_ms(),
-                                             w.KIND_PROGRESS_REPORT, to_roles=[ROLE_COORD]),
+                                             w.KIND_NOTE, to_roles=[ROLE_COORD]),
                              b"n: unknown body field") + w.f_bytes(15, b"extra")
         obs = self.submit(m, w.sign_envelope(self.att.signer, self.network, body))
         a.record("n5 signed Body + unknown field 15 appended", "ERR_MALFORMED", obs,

@@ -33,6 +33,7 @@ ROLE = {"operator": 1, "owner": 2, "coordinator": 3, "responder": 4,
 
 KIND_INITIAL_REPORT = 1
 KIND_PROGRESS_REPORT = 2
+KIND_NOTE = 19
 KIND_ACKNOWLEDGEMENT = 14
 KIND_RECEIPT = 20
 KIND_ERROR = 21

@@ -21,7 +21,7 @@ c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN EXCLUSI
 PY
 locker=$!
 sleep 0.5
-"$NODE" --home "$T/op" message --kind progress-report --text "trong khi cơ sở dữ liệu bị khóa" --to kontum/coord >/dev/null
+"$NODE" --home "$T/op" message --kind note --text "trong khi cơ sở dữ liệu bị khóa" --to kontum/coord >/dev/null
 check "the broker reports the locked database clearly" wait_for 12 grep -qi 'busy' "$T/broker.log"
 check "... stays up" kill -0 "${PIDS[0]}"
 check "... and acknowledges nothing it could not store" \

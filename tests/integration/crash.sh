@@ -155,7 +155,7 @@ sender() { # NAME QUOTA DEADLINE (epoch seconds)
   while [ $got -lt "$quota" ] && [ $tries -lt 5000 ] && [ "$(date +%s)" -lt "$deadline" ]; do
     tries=$((tries + 1))
     k=$(( quota - got < CHUNK ? quota - got : CHUNK ))
-    if out=$("$NODE" --home "$T/$name" --json message --kind progress-report \
+    if out=$("$NODE" --home "$T/$name" --json message --kind note \
                --text "Báo cáo tiến độ xử lý sự cố: $name, lô $tries" \
                --to role:coordinator,role:owner --count "$k" 2>> "$T/$name-cmd.log"); then
       ids=$(printf '%s\n' "$out" | grep -o '[0-9a-f]\{32\}' || true)

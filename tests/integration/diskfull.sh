@@ -38,7 +38,7 @@ TEXT="Báo cáo tiến độ xử lý sự cố, kèm nhật ký: $(printf 'nh�
 : > "$T/sent"
 send() { # NODE COUNT: sign and store COUNT messages; ids to $T/sent
   local out
-  out=$("$NODE" --home "$T/$1" --json message --kind progress-report --text "$TEXT" --to "$TO" \
+  out=$("$NODE" --home "$T/$1" --json message --kind note --text "$TEXT" --to "$TO" \
           --count "$2") || return 1
   printf '%s\n' "$out" | grep -o '[0-9a-f]\{32\}' >> "$T/sent"
 }

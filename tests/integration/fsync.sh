@@ -57,7 +57,7 @@ TEXT="Cập nhật tiến độ: $(printf 'x%.0s' $(seq 1 1500))"
 : > "$T/rounds"
 for k in $(seq 1 "$ROUNDS"); do
   t0=$(date +%H:%M:%S.%6N)
-  id=$("$NODE" --home "$T/op" --json message --kind progress-report --text "$TEXT" --count 1 \
+  id=$("$NODE" --home "$T/op" --json message --kind note --text "$TEXT" --count 1 \
         --to role:coordinator | grep -o '[0-9a-f]\{32\}' || true)
   if [ -z "$id" ]; then check "round $k: message stored" false; continue; fi
   ok=0

@@ -22,7 +22,7 @@ start_node "$T" op        # no broker yet: everything stays in the outbox
 left=$MSGS
 while [ $left -gt 0 ]; do
   k=$(( left < 500 ? left : 500 ))
-  out=$("$NODE" --home "$T/op" --json message --kind progress-report --text "Báo cáo tiến độ (ngoại tuyến)" \
+  out=$("$NODE" --home "$T/op" --json message --kind note --text "Báo cáo tiến độ (ngoại tuyến)" \
     --to role:coordinator --count $k) || { check "message command works" false; break; }
   printf '%s\n' "$out" | grep -o '[0-9a-f]\{32\}' >> "$T/sent"
   left=$((left - k))

@@ -22,7 +22,7 @@ for n in op coord; do wait_for 15 node_connected "$T" $n; done
   r=0
   while [ $r -lt $MIN_ROUNDS ] || { [ ! -e "$T/attack.done" ] && [ $r -lt $MAX_ROUNDS ]; }; do
     r=$((r + 1))
-    "$NODE" --home "$T/op" message --kind progress-report --to role:coordinator \
+    "$NODE" --home "$T/op" message --kind note --to role:coordinator \
       --text "Báo cáo tiến độ, vòng $r: đã cô lập máy chủ" --count $PER_ROUND \
       >> "$T/honest.out" 2>> "$T/honest.err" || echo "round $r failed" >> "$T/honest.fail"
     echo $r > "$T/honest.rounds"

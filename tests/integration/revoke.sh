@@ -8,7 +8,7 @@ for n in op coord mallory; do wait_for 15 node_connected "$T" $n; done
 probe() { "$PROBE" --home "$T/$1" "${@:2}" 2>>"$T/probe.log" || true; }
 count_from() { sql "$T/$1/ledger.db" "select count(*) from ledger where type=2 and sender='kontum/$2'"; }
 
-"$NODE" --home "$T/mallory" message --kind progress-report --text "trước khi bị thu hồi" --to role:coordinator >/dev/null
+"$NODE" --home "$T/mallory" message --kind note --text "trước khi bị thu hồi" --to role:coordinator >/dev/null
 check "a message sent before the revocation arrives" wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' \"select count(*) from ledger where type=2 and sender='kontum/mallory'\") = 1 ]"
 
 # The authority revokes mallory; the new roster goes into the running broker.
@@ -23,7 +23,7 @@ check "... within a second of the import (measured from before the import comman
 check "connected nodes get the new roster pushed by the broker" \
   wait_for 10 sh -c "'$NODE' --home '$T/coord' --json status | grep -q '\"roster_version\": '\$(sqlite3 '$T/broker/ledger.db' 'select max(roster_version) from ledger where type=1')"
 check "its reconnect fails the handshake" wait_for 10 grep -q 'reason=revoked.*CURVE handshake refused' "$T/broker.log"
-"$NODE" --home "$T/mallory" message --kind progress-report --text "sau khi bị thu hồi" --to role:coordinator >/dev/null 2>&1 || true
+"$NODE" --home "$T/mallory" message --kind note --text "sau khi bị thu hồi" --to role:coordinator >/dev/null 2>&1 || true
 sleep 2
 check "nothing it sends after the revocation is accepted" eq "$(count_from broker mallory)" 1
 check "the message from before the revocation stays valid at the coordinator" "$NODE" --home "$T/coord" ledger verify

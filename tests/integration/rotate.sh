@@ -8,7 +8,7 @@ for n in op coord; do start_node "$T" $n; done
 for n in op coord; do wait_for 15 node_connected "$T" $n; done
 coord_has() { [ "$(sql "$T/coord/ledger.db" "select count(*) from ledger where type=2 and sender='kontum/op'")" = "$1" ]; }
 
-"$NODE" --home "$T/op" message --kind progress-report --text "trước khi đổi khóa" --to kontum/coord >/dev/null
+"$NODE" --home "$T/op" message --kind note --text "trước khi đổi khóa" --to kontum/coord >/dev/null
 check "a message signed with the old key arrives" wait_for 15 coord_has 1
 cp -a "$T/op" "$T/op-old"          # what a thief of the old keys would hold
 "$NODE" --home "$T/op" rotate-keys > "$T/op-new.json"
@@ -22,7 +22,7 @@ rot_t0=$(date +%s)
 check "the node switches to its new keys once the roster names them" wait_for 15 grep -q 'switched to them' "$T/op.log"
 check "... keeping the old ones" sh -c "ls -d '$T'/op/keys/old-* >/dev/null"
 check "... and reconnects with the new transport key" wait_for 15 node_connected "$T" op
-"$NODE" --home "$T/op" message --kind progress-report --text "sau khi đổi khóa" --to kontum/coord >/dev/null
+"$NODE" --home "$T/op" message --kind note --text "sau khi đổi khóa" --to kontum/coord >/dev/null
 check "a message signed with the new key arrives" wait_for 15 coord_has 2
 
 kill "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null || true   # op's daemon: the probe needs the session

@@ -15,7 +15,7 @@ rv=$("$KEYS" roster-show --json "$T/roster.bin" | /usr/bin/python3 -c 'import js
 check "heartbeats carry the roster version each member holds" eq "$(echo "$m" | /usr/bin/python3 -c "import json,sys; print({x['id']: x.get('roster_version') for x in json.load(sys.stdin)}['kontum/op'])")" "$rv"
 check "an operator may not list members" sh -c "! '$NODE' --home '$T/op' members 2>'$T/err' && grep -q 'does not allow' '$T/err'"
 
-id=$("$NODE" --home "$T/op" --json message --kind progress-report --text "Đang khắc phục" \
+id=$("$NODE" --home "$T/op" --json message --kind note --text "Đang khắc phục" \
   --to kontum/coord,kontum/own | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[0])')
 check "the coordinator stores the message" wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 1 ]"
 st() { "$NODE" --home "$T/op" --json delivery "$id" | /usr/bin/python3 -c "import json,sys; print({r['member']: r['state'] for r in json.load(sys.stdin)['recipients']}['$1'])"; }
@@ -33,7 +33,7 @@ check "human output names each recipient" sh -c "'$NODE' --home '$T/op' delivery
 "$KEYS" roster-add --roster "$T/roster.json" --request "$T/resp.json" --roles responder --name resp --org "Đội ứng cứu" >/dev/null
 "$KEYS" roster-sign --authority "$T/authority" --roster "$T/roster.json" --out "$T/roster-new.bin" >/dev/null
 "$NODE" --home "$T/op" roster-import "$T/roster-new.bin" >/dev/null
-"$NODE" --home "$T/op" message --kind progress-report --text "Sau khi cập nhật danh sách" --to kontum/coord >/dev/null
+"$NODE" --home "$T/op" message --kind note --text "Sau khi cập nhật danh sách" --to kontum/coord >/dev/null
 check "a node holding a newer roster than the broker's reports it" \
   wait_for 10 sh -c "'$NODE' --home '$T/op' events | grep -q stale-roster"
 finish

@@ -8,7 +8,7 @@ start_broker "$T"
 for n in op coord; do start_node "$T" $n; done
 for n in op coord; do wait_for 15 node_connected "$T" $n; done
 for i in 1 2 3; do
-  "$NODE" --home "$T/op" message --kind progress-report --text "Báo cáo tiến độ lần $i" --to role:coordinator >/dev/null
+  "$NODE" --home "$T/op" message --kind note --text "Báo cáo tiến độ lần $i" --to role:coordinator >/dev/null
   sleep 0.5
 done
 cp_count() { "$NODE" --home "$T/op" --json ledger verify | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["countersigned"])'; }

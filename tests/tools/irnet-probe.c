@@ -234,7 +234,7 @@ main(int argc, char **argv)
 			     " DROP TRIGGER IF EXISTS ledger_no_replace; BEGIN", NULL, NULL, NULL);
 		sqlite3_stmt *st;
 		sqlite3_prepare_v2(db, "SELECT idx, data FROM ledger WHERE type = 2 AND sender = ?"
-				   " AND kind = 2 ORDER BY idx LIMIT 1", -1, &st, NULL);
+				   " AND kind = 19 ORDER BY idx LIMIT 1", -1, &st, NULL);
 		sqlite3_bind_text(st, 1, home->cfg.id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			return 1;

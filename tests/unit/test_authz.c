@@ -39,6 +39,7 @@ static const struct {
 	{ 16, "owcsn", "owcrsn" },      /* transition */
 	{ 17, "owcrsn", "csna" },       /* profile (Forms 01/02) */
 	{ 18, "owcrsn", "owcrsn" },     /* attachment */
+	{ 19, "owcrsn", "owcrsn" },     /* note */
 	{ 20, "b", "owcrsnab" },        /* receipt */
 	{ 21, "b", "owcrsnab" },        /* error */
 };
@@ -209,7 +210,7 @@ test_senders(void **state)
 			cells++;
 		}
 	}
-	assert_int_equal(cells, 17 * 8);
+	assert_int_equal(cells, 18 * 8);
 }
 
 static void

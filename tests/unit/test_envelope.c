@@ -414,10 +414,10 @@ test_forbidden_kind(void **state)
 	expect_refused(f, TH_NET, env, len, RESP, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND);
 	free(env);
 
-	/* Control: the same responder may send a progress report. */
+	/* Control: the same responder may send a note. */
 	Irnet__Header h;
 	static const char text[] = "Đã cô lập máy chủ.\nĐang phân tích mẫu mã độc.";
-	th_header(&h, id, RESP, IRNET__KIND__KIND_PROGRESS_REPORT, 2);
+	th_header(&h, id, RESP, IRNET__KIND__KIND_NOTE, 2);
 	env = th_envelope(f->resp, TH_NET, &h, (const uint8_t *)text, strlen(text), &len);
 	expect_accepted(f, TH_NET, env, len, RESP);
 	free(env);

@@ -317,7 +317,7 @@ test_header_sequence_kind(void **state)
 	f->h.sequence = 0;
 	expect_bad_header(&f->h, f->now, "sequence must start at 1");
 	f->h.sequence = 1;
-	static const unsigned unknown[] = { 0, 7, 9, 17, 19, 22, 99, 0xffffffffu };
+	static const unsigned unknown[] = { 0, 7, 9, 22, 23, 99, 0xffffffffu };
 	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
 		f->h.kind = unknown[i];
 		expect_bad_header(&f->h, f->now, "unknown kind");
