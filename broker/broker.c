@@ -4,7 +4,7 @@
  * Identity on a connection is the ZAP User-Id (the roster member whose
  * CURVE key completed the handshake), never the ROUTER routing id. One live
  * session per member: a second connection with the same key while the first
- * is up is cut and logged as a possible stolen key.
+ * is up gets ERR_SESSION_EXISTS, is cut and is logged as a possible stolen key.
  */
 #include "internal.h"
 #include "authz.h"
@@ -168,6 +168,8 @@ typedef struct io {
 	uint64_t next_gen;
 	uint64_t cut_offs;
 	uint64_t roster_seen;   /* roster version the sessions were checked against */
+	struct { int fd; int64_t due_ms; } late_cut[32]; /* refused second sessions */
+	int n_late_cut;
 } io;
 
 static volatile sig_atomic_t stop_flag;
@@ -300,6 +302,48 @@ cut_off(io *x, int fd)
 
 static void forward(io *x, void *sock, job_type t, isess *s, Irnet__Packet *p, uint8_t *bytes,
 		    size_t len);
+
+/* A second connection with a live member's key: tell it why
+ * (ERR_SESSION_EXISTS, signed like every error), then cut it once the reply
+ * had time to leave (~100 ms; at once when many are pending). Frames that
+ * arrive on it meanwhile are dropped without another reply. */
+static void
+refuse_second_session(io *x, isess *s, const uint8_t *rid, size_t ridlen, int fd)
+{
+	for (int i = 0; i < x->n_late_cut; i++)
+		if (x->late_cut[i].fd == fd)
+			return;
+	broker_event(x->to_commit, s->member, "second-session",
+		     "a second connection with this member's key while the first is "
+		     "live: possible stolen key; the new connection is refused and cut");
+	if (x->n_late_cut == (int)(sizeof x->late_cut / sizeof x->late_cut[0])) {
+		cut_off(x, fd);
+		return;
+	}
+	size_t len;
+	uint8_t *p = broker_error_packet(x->sh, s->member, IRNET__ERROR_CODE__ERR_SESSION_EXISTS, NULL,
+					 "another connection with this member's key is live", false,
+					 &len);
+	if (p && (zmq_send(x->router, rid, ridlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+		  zmq_send(x->router, p, len, ZMQ_DONTWAIT) < 0))
+		log_debug("second-session reply to %s dropped: %s", s->member, zmq_strerror(errno));
+	free(p);
+	x->late_cut[x->n_late_cut].fd = fd;
+	x->late_cut[x->n_late_cut].due_ms = irn_now_ms() + 100;
+	x->n_late_cut++;
+}
+
+static void
+late_cuts(io *x)
+{
+	int64_t now = irn_now_ms();
+	for (int i = 0; i < x->n_late_cut;)
+		if (x->late_cut[i].due_ms <= now) {
+			cut_off(x, x->late_cut[i].fd);
+			x->late_cut[i] = x->late_cut[--x->n_late_cut];
+		} else
+			i++;
+}
 
 static bool
 member_still_current(io *x, isess *s)
@@ -485,10 +529,7 @@ router_handle(io *x)
 		if (s->alive && s->fd >= 0 && fd != s->fd) {
 			/* The member is already connected: a second live session with
 			 * its key is refused, and the first one keeps working. */
-			broker_event(x->to_commit, s->member, "second-session",
-					   "a second connection with this member's key while the first is "
-					   "live: possible stolen key; the new connection is cut");
-			cut_off(x, fd);
+			refuse_second_session(x, s, zmq_msg_data(&rid), zmq_msg_size(&rid), fd);
 			goto out;
 		}
 		if (s->alive)
@@ -703,7 +744,7 @@ broker_run(irn_home *h, const broker_opts *o)
 					   { x.router, 0, ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
 					   { x.mon, 0, ZMQ_POLLIN, 0 } };
-		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : 200);
+		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : x.n_late_cut ? 50 : 200);
 		if (stopping) {
 			/* Drain what the commit thread still sends, until its STOP. */
 			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };
@@ -725,6 +766,7 @@ broker_run(irn_home *h, const broker_opts *o)
 			continue;
 		}
 		sweep_revoked(&x);
+		late_cuts(&x);
 		if (rc <= 0)
 			continue;
 		if (items[0].revents & ZMQ_POLLIN)

@@ -1334,6 +1334,12 @@ node_cmd_status(irn_cli *c, int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(resp, "roster_version")),
 		       (long long)json_integer_value(json_object_get(resp, "outbox_pending")),
 		       (long long)json_integer_value(json_object_get(resp, "ledger_head")));
+	json_int_t refused = json_integer_value(json_object_get(resp, "session_refused_ms"));
+	if (!c->json && refused > 0 && irn_now_ms() - refused < 120000)
+		fprintf(stderr, _("irnet-node: WARNING: %lld s ago the broker refused this node's connection: "
+				  "another connection with this member's key is live (a second copy of this "
+				  "node, or a stolen key)\n"),
+			(long long)((irn_now_ms() - refused) / 1000));
 	json_decref(resp);
 	return 0;
 }

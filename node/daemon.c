@@ -31,6 +31,7 @@ typedef struct node {
 	void *ctx, *dealer, *mon;
 	int ctl;
 	bool welcomed;
+	int64_t session_refused_ms; /* broker said ERR_SESSION_EXISTS (0: never) */
 	int64_t last_hb_ms, last_resend_ms, last_cp_ms;
 	int64_t retry_at_ms;      /* outbox: resend all pending then (a transient refusal) */
 	uint64_t last_cp_idx;     /* ledger head named by our last checkpoint */
@@ -348,6 +349,19 @@ handle_error(node *n, const uint8_t *b, size_t len)
 		return;
 	}
 	const char *code = irn_error_code_name(r->code);
+	if (r->code == IRNET__ERROR_CODE__ERR_SESSION_EXISTS) {
+		/* Someone else is connected with this member's key: a copy of
+		 * this node, or a stolen key. Say so loudly; keep retrying (the
+		 * socket reconnects) so this node takes over once it is gone. */
+		if (n->session_refused_ms == 0 || irn_now_ms() - n->session_refused_ms > 60000)
+			log_error(_("the broker refused this connection: another connection with this "
+				    "member's key is live (a second copy of this node, or a stolen key)"));
+		n->session_refused_ms = irn_now_ms();
+		record_event(n, n->h->cfg.broker_id, code, r->detail ? r->detail : "");
+		irnet__error_reply__free_unpacked(r, NULL);
+		irn_msg_free(&m);
+		return;
+	}
 	bool transient = r->code == IRNET__ERROR_CODE__ERR_STORAGE ||
 			 r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED ||
 			 r->code == IRNET__ERROR_CODE__ERR_SEQUENCE_GAP;
@@ -1405,10 +1419,11 @@ op_status(node *n)
 	}
 	uint64_t head;
 	irn_ledger_head(n->h->ledger, &head, NULL);
-	return json_pack("{s:b,s:s,s:b,s:I,s:I,s:I,s:I}", "ok", 1, "id", n->h->cfg.id,
+	return json_pack("{s:b,s:s,s:b,s:I,s:I,s:I,s:I,s:I}", "ok", 1, "id", n->h->cfg.id,
 			 "connected", n->welcomed, "roster_version", (json_int_t)n->h->roster->version,
 			 "outbox_pending", pending, "ledger_head", (json_int_t)head,
-			 "delivered_upto", (json_int_t)n->delivered_upto);
+			 "delivered_upto", (json_int_t)n->delivered_upto,
+			 "session_refused_ms", (json_int_t)n->session_refused_ms);
 }
 
 /* Ask the broker; the command's connection waits in n->queries until the

@@ -29,9 +29,23 @@ check "nothing from the impersonation or the forbidden role was stored" \
 check "refusals are logged with member and reason" \
   sh -c "grep -c 'SECURITY member=kontum/mallory reason=ERR_' '$T/broker.log' | grep -qx 3"
 
-check "a second session with a connected member's key is cut" eq "$(probe op second)" DISCONNECTED
+check "a second session with a connected member's key is refused (ERR_SESSION_EXISTS) and cut" \
+  eq "$(probe op second | tr '\n' ' ')" "ERR_SESSION_EXISTS DISCONNECTED "
 check "... and logged as a possible stolen key" grep -q 'reason=second-session' "$T/broker.log"
 check "the first session keeps working" wait_for 5 node_connected "$T" op
+
+# A copy of the operator's node (same keys) started beside the original: the
+# broker refuses it with ERR_SESSION_EXISTS and the copy says so.
+cp -a "$T/op" "$T/opcopy"
+rm -f "$T/opcopy/node.sock"
+start_node "$T" opcopy
+check "a second copy of a node is told that another connection holds its key" \
+  wait_for 10 sh -c "'$NODE' --home '$T/opcopy' --json status | grep -q '\"session_refused_ms\": [1-9]'"
+check "... its status warns about it" \
+  sh -c "'$NODE' --home '$T/opcopy' status 2>&1 | grep -q 'another connection with this member'"
+check "... it never got connected" sh -c "! '$NODE' --home '$T/opcopy' --json status | grep -q '\"connected\": true'"
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true
+check "the original node is still connected" wait_for 5 node_connected "$T" op
 
 check "the coordinator lists the broker's security events" \
   sh -c "'$NODE' --home '$T/coord' events --broker | grep -q 'ERR_BAD_SIGNATURE'"

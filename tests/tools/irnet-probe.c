@@ -493,6 +493,7 @@ main(int argc, char **argv)
 		p.p_case = IRNET__PACKET__P_HELLO;
 		p.hello = &hl;
 		irn_packet_send(sock, NULL, 0, &p);
+		print_reply(); /* ERR_SESSION_EXISTS, signed by the broker */
 		puts(wait_disconnect(3000) ? "DISCONNECTED" : "STILL-CONNECTED");
 	} else if (!strcmp(action, "garbage")) {
 		uint8_t junk[512];
