@@ -614,6 +614,58 @@ answer_events(committer *c, job *j, Irnet__Answer *a, const irn_member *asker)
 		emit(c, j->member, j->gen, pb, pl, false);
 }
 
+/* What the broker holds of the asker's own history, for `irnet-node ledger
+ * audit`: its newest checkpoints (as accepted, exact bytes), the last
+ * sequence taken from it, and the highest index it acknowledged. A node
+ * whose ledger was cut short or rewritten (even with its own key, even with
+ * the checkpoint entries removed) disagrees with this. Only about oneself. */
+static void
+answer_audit(committer *c, job *j, Irnet__Answer *a)
+{
+	ProtobufCBinaryData cp[64];
+	size_t n = 0;
+	sqlite3 *db = irn_ledger_db(c->h->ledger);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT data FROM (SELECT idx, data FROM ledger WHERE type = 2"
+			       " AND sender = ? AND kind = ? ORDER BY idx DESC LIMIT 64) ORDER BY idx",
+			       -1, &st, NULL) != SQLITE_OK) {
+		a->status = IRNET__ERROR_CODE__ERR_STORAGE;
+	} else {
+		sqlite3_bind_text(st, 1, j->member, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, IRNET__KIND__KIND_CHECKPOINT);
+		while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+			cp[n].len = (size_t)sqlite3_column_bytes(st, 0);
+			cp[n].data = malloc(cp[n].len ? cp[n].len : 1);
+			if (cp[n].data == NULL)
+				break;
+			memcpy(cp[n].data, sqlite3_column_blob(st, 0), cp[n].len);
+			n++;
+		}
+		sqlite3_finalize(st);
+		a->checkpoints = cp;
+		a->n_checkpoints = n;
+		a->has_last_sequence = true;
+		a->last_sequence = last_sequence(c, j->member);
+		a->has_acked_upto = true;
+		if (sqlite3_prepare_v2(db, "SELECT max(upto) FROM ack_log WHERE member = ?", -1, &st,
+				       NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, j->member, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				a->acked_upto = (uint64_t)sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_ANSWER;
+	p.answer = a;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	for (size_t i = 0; i < n; i++)
+		free(cp[i].data);
+	if (pb)
+		emit(c, j->member, j->gen, pb, pl, false);
+}
+
 /* Delivery status of one message: per recipient, accepted / delivered /
  * acknowledged, with times. Only its author or a coordinator may ask. */
 static void
@@ -629,6 +681,10 @@ handle_query(committer *c, job *j)
 	sqlite3_stmt *st = NULL;
 	if (q->what == IRNET__QUERY_WHAT__QUERY_EVENTS) {
 		answer_events(c, j, &a, asker);
+		return;
+	}
+	if (q->what == IRNET__QUERY_WHAT__QUERY_AUDIT) {
+		answer_audit(c, j, &a);
 		return;
 	}
 	if (!q->has_message_id || q->message_id.len != IRN_MSGID_LEN || q->sender == NULL ||

@@ -1446,6 +1446,8 @@ op_query(node *n, json_t *req, int fd)
 		q.what = IRNET__QUERY_WHAT__QUERY_PRESENCE;
 	} else if (!strcmp(json_string_value(json_object_get(req, "op")), "broker-events")) {
 		q.what = IRNET__QUERY_WHAT__QUERY_EVENTS;
+	} else if (!strcmp(json_string_value(json_object_get(req, "op")), "audit")) {
+		q.what = IRNET__QUERY_WHAT__QUERY_AUDIT;
 	} else {
 		const char *hex = json_string_value(json_object_get(req, "id"));
 		const char *sender = json_string_value(json_object_get(req, "sender"));
@@ -1478,6 +1480,48 @@ query_reply(struct pending_query *q, json_t *resp)
 	json_decref(resp);
 	close(q->fd);
 	q->fd = -1;
+}
+
+/* QUERY_AUDIT: the broker's copy of our checkpoints, each checked as our
+ * own signed envelope before `ledger audit` compares it with the ledger. */
+static json_t *
+audit_json(node *n, const Irnet__Answer *a)
+{
+	json_t *cps = json_array();
+	int64_t now = irn_now_ms();
+	for (size_t i = 0; i < a->n_checkpoints; i++) {
+		irn_msg *m = NULL;
+		irn_refusal why;
+		json_t *e = json_object();
+		if (irn_envelope_check(n->h->roster, n->h->cfg.network, a->checkpoints[i].data,
+				       a->checkpoints[i].len, NULL, now, now, &m, &why) != 0 ||
+		    strcmp(m->h->sender, n->h->cfg.id) != 0 ||
+		    m->h->kind != IRNET__KIND__KIND_CHECKPOINT) {
+			json_object_set_new(e, "verified", json_false());
+			json_object_set_new(e, "error", json_string(m ? "not this member's checkpoint"
+								      : why.reason));
+		} else {
+			Irnet__Checkpoint *c = irnet__checkpoint__unpack(NULL, m->body->payload.len,
+									 m->body->payload.data);
+			char hex[2 * IRN_HASH_LEN + 1];
+			if (c && c->head_hash.len == IRN_HASH_LEN) {
+				irn_hex(hex, c->head_hash.data, IRN_HASH_LEN);
+				json_object_set_new(e, "verified", json_true());
+				json_object_set_new(e, "ledger_index", json_integer((json_int_t)c->ledger_index));
+				json_object_set_new(e, "head_hash", json_string(hex));
+				json_object_set_new(e, "created_ms", json_integer(m->h->created_ms));
+			} else {
+				json_object_set_new(e, "verified", json_false());
+				json_object_set_new(e, "error", json_string("checkpoint does not decode"));
+			}
+			if (c)
+				irnet__checkpoint__free_unpacked(c, NULL);
+		}
+		irn_msg_free(&m);
+		json_array_append_new(cps, e);
+	}
+	return json_pack("{s:o,s:I,s:I}", "checkpoints", cps, "last_sequence",
+			 (json_int_t)a->last_sequence, "acked_upto", (json_int_t)a->acked_upto);
 }
 
 static void
@@ -1535,6 +1579,8 @@ handle_answer(node *n, const Irnet__Answer *a)
 		json_object_set_new(o, "ledger_index", json_integer((json_int_t)a->ledger_index));
 		json_object_set_new(o, "accepted_ms", json_integer(a->accepted_ms));
 	}
+	if (a->has_last_sequence)
+		json_object_set_new(o, "audit", audit_json(n, a));
 	query_reply(q, o);
 }
 
@@ -1635,7 +1681,8 @@ ctl_handle(node *n)
 		resp = op_task_status(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
-	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events")) {
+	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events") ||
+		 !strcmp(op, "audit")) {
 		resp = op_query(n, req, fd);
 		if (resp == NULL) { /* the answer comes from the broker later */
 			json_decref(req);

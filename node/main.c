@@ -39,6 +39,7 @@ usage(FILE *f)
 		"  events                security events (refused messages)\n"
 		"  status                the daemon's connection and queue\n"
 		"  ledger verify         verify the whole ledger\n"
+		"  ledger audit          compare the ledger with the broker's copy of its history\n"
 		"\n"
 		"Options:\n"
 		"  --home DIR            home directory (default $IRNET_HOME or ~/.irnet)\n"
@@ -83,6 +84,8 @@ main(int argc, char **argv)
 		return irn_cli_roster_import(&c, argc, argv);
 	if (!strcmp(cmd, "ledger") && argc >= 2 && !strcmp(argv[1], "verify"))
 		return irn_cli_ledger_verify(&c, argc - 1, argv + 1);
+	if (!strcmp(cmd, "ledger") && argc >= 2 && !strcmp(argv[1], "audit"))
+		return node_cmd_ledger_audit(&c, argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return node_cmd_report(&c, argc, argv);
 	if (!strcmp(cmd, "message"))

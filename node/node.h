@@ -25,6 +25,7 @@ int node_cmd_show(irn_cli *c, int argc, char **argv);
 int node_cmd_outbox(irn_cli *c, int argc, char **argv);
 int node_cmd_status(irn_cli *c, int argc, char **argv);
 int node_cmd_events(irn_cli *c, int argc, char **argv);
+int node_cmd_ledger_audit(irn_cli *c, int argc, char **argv);
 
 /* u32be length-prefixed frames on a stream socket. */
 int node_frame_write(int fd, const char *s, size_t n);

@@ -192,7 +192,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: irnet-probe --home DIR [--endpoint URL] [--random-key] ACTION\n");
 		return 2;
 	}
-	const char *action = argv[i];
+	const char *action = argv[i], *arg = i + 1 < argc ? argv[i + 1] : NULL;
 	if (irn_home_open(hdir, true, true, &home) != IRN_OK)
 		return 1;
 	broker = irn_roster_find(home->roster, home->cfg.broker_id);
@@ -221,6 +221,39 @@ main(int argc, char **argv)
 		free(buf);
 		irn_home_close(&home);
 		return ue == IRN_OK ? 0 : 3;
+	}
+	if (!strcmp(action, "truncate")) {
+		/* An attacker cuts the ledger short: the last K entries go (default
+		 * 3), the recorded head moves back. The chain that is left is
+		 * intact, so `ledger verify` cannot tell; `ledger audit` can. */
+		long k = arg ? strtol(arg, NULL, 10) : 3;
+		irn_home_close(&home);
+		if (k <= 0 || irn_home_open(hdir, true, false, &home) != IRN_OK)
+			return 1;
+		sqlite3 *db = irn_ledger_db(home->ledger);
+		sqlite3_exec(db, "DROP TRIGGER ledger_no_update; DROP TRIGGER ledger_no_delete;"
+			     " DROP TRIGGER IF EXISTS ledger_no_replace; BEGIN", NULL, NULL, NULL);
+		sqlite3_stmt *st;
+		sqlite3_prepare_v2(db, "SELECT idx, hash FROM ledger WHERE idx <= (SELECT max(idx) FROM ledger) - ?"
+				   " ORDER BY idx DESC LIMIT 1", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, k);
+		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_bytes(st, 1) != IRN_HASH_LEN)
+			return 1;
+		int64_t head = sqlite3_column_int64(st, 0);
+		uint8_t hh[IRN_HASH_LEN];
+		memcpy(hh, sqlite3_column_blob(st, 1), IRN_HASH_LEN);
+		sqlite3_finalize(st);
+		sqlite3_prepare_v2(db, "DELETE FROM ledger WHERE idx > ?", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, head);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (irn_meta_set_int(home->ledger, "head_idx", head) != IRN_OK ||
+		    irn_meta_set_blob(home->ledger, "head_hash", hh, IRN_HASH_LEN) != IRN_OK)
+			return 1;
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		printf("TRUNCATED to entry %lld\n", (long long)head);
+		irn_home_close(&home);
+		return 0;
 	}
 	if (!strcmp(action, "rewrite")) {
 		/* An attacker who holds this member's key rewrites its ledger: the
