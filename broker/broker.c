@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "authz.h"
 #include "wire.h"
+#include "rosterdelta.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -169,6 +170,8 @@ typedef struct io {
 	uint64_t cut_offs;
 	uint64_t roster_seen;   /* roster version the sessions were checked against */
 	struct { int fd; int64_t due_ms; } late_cut[32]; /* refused second sessions */
+	uint8_t *pushed;        /* SignedRoster bytes live sessions hold (base of deltas) */
+	size_t pushed_len;
 	int n_late_cut;
 } io;
 
@@ -401,17 +404,39 @@ sweep_revoked(io *x)
 	}
 	x->roster_seen = v;
 	int64_t now = irn_now_ms();
-	/* Distribute it: every live session gets the new roster at once. */
+	/* Distribute it: every live session gets the new roster at once, as a
+	 * delta from the one they hold when that is smaller (a node holding
+	 * another version cannot rebuild it and asks again with Hello). */
+	const irn_roster *nr = x->sh->h->roster;
 	Irnet__Packet rp = IRNET__PACKET__INIT;
-	rp.p_case = IRNET__PACKET__P_ROSTER;
-	rp.roster.data = x->sh->h->roster->bytes;
-	rp.roster.len = x->sh->h->roster->len;
-	size_t rpl;
+	uint8_t *delta = NULL;
+	size_t dlen = 0;
+	if (x->pushed && irn_roster_delta_make(x->pushed, x->pushed_len, nr->bytes, nr->len, &delta,
+					       &dlen) == IRN_OK && dlen < nr->len) {
+		rp.p_case = IRNET__PACKET__P_ROSTER_DELTA;
+		rp.roster_delta.data = delta;
+		rp.roster_delta.len = dlen;
+	} else {
+		rp.p_case = IRNET__PACKET__P_ROSTER;
+		rp.roster.data = nr->bytes;
+		rp.roster.len = nr->len;
+	}
+	size_t rpl, sent = 0;
 	uint8_t *rpb = packet_pack(&rp, &rpl);
 	for (isess *s = x->sessions; rpb && s; s = s->next)
-		if (s->alive)
+		if (s->alive) {
 			send_to(x, s, rpb, rpl);
+			sent++;
+		}
+	log_info("roster %llu pushed to %zu live sessions as %s of %zu bytes (full roster %zu bytes)",
+		 (unsigned long long)v, sent, delta ? "a delta" : "the full roster", rpl, nr->len);
 	free(rpb);
+	free(delta);
+	free(x->pushed);
+	x->pushed = malloc(nr->len);
+	x->pushed_len = x->pushed ? nr->len : 0;
+	if (x->pushed)
+		memcpy(x->pushed, nr->bytes, nr->len);
 	for (isess *s = x->sessions; s; s = s->next) {
 		if (!s->alive || irn_member_current(irn_roster_find(x->sh->h->roster, s->member), now))
 			continue;
@@ -737,6 +762,10 @@ broker_run(irn_home *h, const broker_opts *o)
 	fprintf(stdout, "READY %s\n", listen);
 	fflush(stdout);
 	x.roster_seen = h->roster->version;
+	x.pushed = malloc(h->roster->len);
+	x.pushed_len = x.pushed ? h->roster->len : 0;
+	if (x.pushed)
+		memcpy(x.pushed, h->roster->bytes, h->roster->len);
 	bool stopping = false, running = true;
 	int drain_rounds = 0;
 	while (running) {
@@ -796,6 +825,7 @@ broker_run(irn_home *h, const broker_opts *o)
 		n = s->next;
 		free(s);
 	}
+	free(x.pushed);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
 			  vx.out, cx.from_verify, cx_from_io, cx.to_io };

@@ -4,6 +4,7 @@
  * rerun rewrites the same bytes. Each seed is a valid input that gets through
  * every check of its target, so mutations start from the deep end. */
 #include "fuzz_common.h"
+#include "rosterdelta.h"
 #include "envelope.h"
 #include "crypto.h"
 #include "home.h"
@@ -250,6 +251,13 @@ main(int argc, char **argv)
 	}
 	seed("roster", "roster-v1.bin", roster, rlen);
 	seed("roster", "roster-v2-rotated.bin", roster2, r2len);
+	{
+		uint8_t *d = NULL;
+		size_t dl;
+		must(irn_roster_delta_make(roster, rlen, roster2, r2len, &d, &dl), "roster delta v1 -> v2");
+		seed("roster_delta", "v1-to-v2-rotated.bin", d, dl);
+		free(d);
+	}
 
 	/* report payloads and forms */
 	size_t full_len, min_len, fault_len;

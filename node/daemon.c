@@ -3,6 +3,7 @@
  * keys and writing its database. One zmq_poll loop over the broker
  * connection, its monitor and the local control socket. */
 #include "node.h"
+#include "rosterdelta.h"
 #include "authz.h"
 #include "crypto.h"
 #include "validate.h"
@@ -876,6 +877,32 @@ dealer_handle(node *n)
 			log_info("%s (pushed by the broker)", why);
 		else if (e != IRN_ERR_EXISTS)
 			record_event(n, n->h->cfg.broker_id, "roster-refused", why);
+		break;
+	}
+	case IRNET__PACKET__P_ROSTER_DELTA: {
+		/* Rebuild the full roster from ours and verify it like any other;
+		 * a delta for a version we do not hold: ask for the full one. */
+		uint8_t *full = NULL;
+		size_t flen = 0;
+		irn_err e = irn_roster_delta_apply(n->h->roster->bytes, n->h->roster->len,
+						   p->roster_delta.data, p->roster_delta.len, &full, &flen);
+		char why[256];
+		if (e == IRN_OK) {
+			e = irn_home_accept_roster(n->h, full, flen, why, sizeof why);
+			if (e == IRN_OK)
+				log_info("%s (a delta of %zu bytes pushed by the broker)", why,
+					 p->roster_delta.len);
+			else if (e != IRN_ERR_EXISTS)
+				record_event(n, n->h->cfg.broker_id, "roster-refused", why);
+		} else if (e == IRN_ERR_STALE) {
+			log_info("roster delta for another base version: asking the broker for the full roster");
+			send_hello(n);
+		} else {
+			snprintf(why, sizeof why, "roster delta does not rebuild a roster: %s", irn_strerror(e));
+			record_event(n, n->h->cfg.broker_id, "roster-refused", why);
+			send_hello(n);
+		}
+		free(full);
 		break;
 	}
 	default: record_event(n, n->h->cfg.broker_id, "malformed", "unexpected packet from broker");

@@ -22,6 +22,9 @@ echo "     closed $(( (t1 - t0) / 1000000 )) ms after the import"
 check "... within a second of the import (measured from before the import command)" test $(( (t1 - t0) / 1000000 )) -lt 1000
 check "connected nodes get the new roster pushed by the broker" \
   wait_for 10 sh -c "'$NODE' --home '$T/coord' --json status | grep -q '\"roster_version\": '\$(sqlite3 '$T/broker/ledger.db' 'select max(roster_version) from ledger where type=1')"
+check "... as a delta from the version they held, smaller than the full roster" \
+  grep -q 'roster [0-9]* pushed to [1-9][0-9]* live sessions as a delta' "$T/broker.log"
+check "... which the node rebuilt and verified like a full roster" grep -q 'a delta of [0-9]* bytes pushed by the broker' "$T/coord.log"
 check "its reconnect fails the handshake" wait_for 10 grep -q 'reason=revoked.*CURVE handshake refused' "$T/broker.log"
 "$NODE" --home "$T/mallory" message --kind note --text "sau khi bị thu hồi" --to role:coordinator >/dev/null 2>&1 || true
 sleep 2

@@ -1,6 +1,7 @@
 /* test_roster.c - irn_roster_parse: signatures, pinning, rotation, expiry,
  * versions, member rules and member currency. */
 #include "helpers.h"
+#include "rosterdelta.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -513,11 +514,114 @@ test_member_current(void **state)
 	free(buf);
 }
 
+/* Roster deltas: version 1 with three members -> version 2 where one is
+ * revoked and one added. The delta rebuilds version 2 byte for byte, is
+ * smaller, and is only a transport: a tampered delta either fails its
+ * result hash or, with the hash recomputed, the authority's signature. */
+static void
+test_delta(void **state)
+{
+	fx *f = *state;
+	int64_t now = irn_now_ms();
+	th_member m2[4];
+	memcpy(m2, f->m, sizeof f->m);
+	m2[1].revoked = true;
+	irn_keys *nk = th_keys();
+	m2[3] = (th_member){ .id = "kontum/op-moi", .keys = nk, .roles = { IRNET__ROLE__ROLE_OPERATOR } };
+	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 3, .version = 1 };
+	size_t l1, l2, l3, dl, rl;
+	uint8_t *b1 = th_roster(&s, &l1);
+	s.members = m2;
+	s.n_members = 4;
+	s.version = 2;
+	uint8_t *b2 = th_roster(&s, &l2);
+	uint8_t *d = NULL, *r = NULL;
+	assert_int_equal(irn_roster_delta_make(b1, l1, b2, l2, &d, &dl), IRN_OK);
+	assert_true(dl < l2);
+	assert_int_equal(irn_roster_delta_apply(b1, l1, d, dl, &r, &rl), IRN_OK);
+	assert_int_equal(rl, l2);
+	assert_memory_equal(r, b2, l2);
+	irn_roster *got = th_roster_parse_ok(r, rl, f->a->sign_pk, NULL);
+	assert_true(irn_roster_find(got, OP)->revoked);
+	assert_non_null(irn_roster_find(got, "kontum/op-moi"));
+	irn_roster_free(&got);
+	free(r);
+
+	/* for another base: stale; garbage: decode error */
+	s.members = f->m;
+	s.n_members = 3;
+	s.version = 1;
+	s.issued_ms = now - 5 * TH_HOUR_MS;
+	uint8_t *b1x = th_roster(&s, &l3);
+	assert_int_equal(irn_roster_delta_apply(b1x, l3, d, dl, &r, &rl), IRN_ERR_STALE);
+	assert_null(r);
+	uint8_t junk[40] = { 0xff, 0x01 };
+	assert_int_equal(irn_roster_delta_apply(b1, l1, junk, sizeof junk, &r, &rl), IRN_ERR_DECODE);
+	/* newer -> older is not a delta */
+	uint8_t *back = NULL;
+	size_t bl;
+	assert_int_equal(irn_roster_delta_make(b2, l2, b1, l1, &back, &bl), IRN_ERR_INVALID);
+	assert_null(back);
+
+	/* tamper: un-revoke the member inside the delta */
+	Irnet__RosterDelta *pd = irnet__roster_delta__unpack(NULL, dl, d);
+	assert_non_null(pd);
+	bool found = false;
+	for (size_t i = 0; i < pd->n_upserts; i++)
+		if (!strcmp(pd->upserts[i]->id, OP)) {
+			pd->upserts[i]->revoked = false;
+			pd->upserts[i]->has_revoked_ms = false;
+			found = true;
+		}
+	assert_true(found);
+	size_t tl = irnet__roster_delta__get_packed_size(pd);
+	uint8_t *t = malloc(tl);
+	irnet__roster_delta__pack(pd, t);
+	assert_int_equal(irn_roster_delta_apply(b1, l1, t, tl, &r, &rl), IRN_ERR_INVALID);
+	/* ... and with the result hash recomputed to match: the signature fails */
+	uint8_t *full = NULL;
+	size_t fl;
+	/* the forger makes the bytes it wants and sets the delta's hash to them */
+	Irnet__SignedRoster *sr = irnet__signed_roster__unpack(NULL, l2, b2);
+	assert_non_null(sr);
+	Irnet__RosterBody *rb = irnet__roster_body__unpack(NULL, sr->body.len, sr->body.data);
+	assert_non_null(rb);
+	for (size_t i = 0; i < rb->n_members; i++)
+		if (!strcmp(rb->members[i]->id, OP)) {
+			rb->members[i]->revoked = false;
+			rb->members[i]->has_revoked_ms = false;
+		}
+	size_t nbl = irnet__roster_body__get_packed_size(rb);
+	uint8_t *nb = malloc(nbl);
+	irnet__roster_body__pack(rb, nb);
+	uint8_t *forged = th_signed_roster_pack(nb, nbl, sr->signature.data, NULL, 0, &fl);
+	irn_hash(pd->result_hash.data, forged, fl);
+	free(t);
+	tl = irnet__roster_delta__get_packed_size(pd);
+	t = malloc(tl);
+	irnet__roster_delta__pack(pd, t);
+	assert_int_equal(irn_roster_delta_apply(b1, l1, t, tl, &full, &fl), IRN_OK);
+	assert_int_equal(parse(full, fl, f->a->sign_pk, TH_NET, now, NULL), IRN_ERR_SIGNATURE);
+	free(full);
+	free(forged);
+	free(nb);
+	irnet__roster_body__free_unpacked(rb, NULL);
+	irnet__signed_roster__free_unpacked(sr, NULL);
+	irnet__roster_delta__free_unpacked(pd, NULL);
+	free(t);
+	free(d);
+	free(b1);
+	free(b1x);
+	free(b2);
+	irn_keys_free(&nk);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_pin_and_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
