@@ -1,6 +1,7 @@
 /* commands.c - irnet-node commands that talk to the daemon or read the
  * database in short read-only transactions. */
 #include "node.h"
+#include "fold.h"
 #include "authz.h"
 #include "envelope.h"
 #include "keys.h"
@@ -1039,8 +1040,11 @@ lifecycle(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
 static void
 field(const char *label, const char *v)
 {
-	if (v && *v)
-		printf("  %-34s %s\n", label, v);
+	if (v && *v) {
+		fputs("  ", stdout); /* padded by display width, not bytes */
+		irn_fput_padded(stdout, label, 34);
+		printf(" %s\n", v);
+	}
 }
 
 int
