@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <locale.h>
 #include <sodium.h>
 
 irn_err
@@ -443,4 +444,36 @@ forms_find_message(irn_home *h, const char *prefix, uint8_t id[IRN_MSGID_LEN])
 	}
 	sqlite3_finalize(st);
 	return found == 1 ? 1 : found == 0 ? 0 : -1;
+}
+
+/* gettext caches translations; this counter tells it the language changed. */
+extern int _nl_msg_cat_cntr;
+
+bool
+forms_set_lang(const char *lang)
+{
+	if (strcmp(lang, "vi") != 0 && strcmp(lang, "en") != 0)
+		return false;
+	setenv("LANGUAGE", lang, 1);
+	/* In the C locale gettext ignores LANGUAGE: use a UTF-8 one. */
+	const char *cur = setlocale(LC_MESSAGES, NULL);
+	if (cur == NULL || !strcmp(cur, "C") || !strcmp(cur, "POSIX"))
+		if (setlocale(LC_MESSAGES, "C.UTF-8") == NULL)
+			setlocale(LC_MESSAGES, "C.utf8");
+	++_nl_msg_cat_cntr;
+	return true;
+}
+
+void
+forms_fmt_vnd(char *out, size_t n, uint64_t v, bool vi)
+{
+	char digits[32];
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+	size_t len = strlen(digits), o = 0;
+	for (size_t i = 0; i < len && o + 2 < n; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			out[o++] = vi ? '.' : ',';
+		out[o++] = digits[i];
+	}
+	out[o] = '\0';
 }

@@ -42,4 +42,10 @@ int node_cmd_attachment(irn_cli *c, int argc, char **argv);
 int node_cmd_search(irn_cli *c, int argc, char **argv);
 int node_cmd_rebuild(irn_cli *c, int argc, char **argv);
 int node_cmd_state_hash(irn_cli *c, int argc, char **argv);
+
+/* Switch message translations to lang ("vi" or "en") for this process:
+ * the forms are Vietnamese unless asked otherwise. false if lang is bad. */
+bool forms_set_lang(const char *lang);
+/* "1.234.567" (Vietnamese thousands separator) or "1,234,567" (English). */
+void forms_fmt_vnd(char *out, size_t n, uint64_t v, bool vi);
 #endif
