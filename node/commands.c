@@ -294,6 +294,7 @@ out:
 static const char message_help[] = N_(
 "usage: irnet-node message --kind KIND --text TEXT [--to LIST] [--count N]\n"
 "                          [--exercise] [--tlp clear|green|amber|red]\n"
+"       irnet-node message --kind KIND --payload-hex HEX [--to LIST] ...\n"
 "\n"
 "Sign and send messages of the kinds whose typed forms are still to come\n"
 "(progress-report, response-plan, direction-request, support-request,\n"
@@ -301,6 +302,8 @@ static const char message_help[] = N_(
 "with a text body. With --count N, N messages are signed and stored in one\n"
 "transaction; the command returns once all N are durable at this node and\n"
 "prints their ids, one per line (a JSON list with --json).\n"
+"--payload-hex sends a typed payload (the encoded protobuf message of the\n"
+"kind, in hex; for tools and tests), checked like every receiver will.\n"
 "Exit status: 0 stored, 1 refused or failed, 2 usage error.\n");
 
 int
@@ -331,6 +334,10 @@ node_cmd_message(irn_cli *c, int argc, char **argv)
 		} else if (!strcmp(a, "--kind") || !strcmp(a, "--text") || !strcmp(a, "--to") ||
 			   !strcmp(a, "--person"))
 			json_object_set_new(req, a + 2, json_string(v));
+		else if (!strcmp(a, "--payload-hex")) {
+			json_object_set_new(req, "op", json_string("send-payload"));
+			json_object_set_new(req, "payload", json_string(v));
+		}
 		else {
 			fprintf(stderr, _("irnet-node message: unknown option %s (see --help)\n"), a);
 			json_decref(req);

@@ -308,7 +308,7 @@ node_cmd_periodic(irn_cli *c, int argc, char **argv)
 	free(ends);
 	char fromt[64], tot[64], now[64];
 	irn_fmt_time(fromt, sizeof fromt, from, h->cfg.timezone);
-	irn_fmt_time(tot, sizeof tot, to, h->cfg.timezone);
+	irn_fmt_time(tot, sizeof tot, to - 1000, h->cfg.timezone); /* the last second in it */
 	irn_fmt_time(now, sizeof now, irn_now_ms(), h->cfg.timezone);
 	counts total = { 0 }, groups[4];
 	memset(groups, 0, sizeof groups);
