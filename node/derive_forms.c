@@ -339,14 +339,14 @@ forms_state_hash(sqlite3 *db, const uint8_t *incident, char hex[65])
 				 : "SELECT message_id, incident, sender, broker_index, from_state, to_state,"
 				   " severity, reason, applied, refusal FROM transitions"
 				   " WHERE broker_index IS NOT NULL ORDER BY message_id", incident);
-	if (e == IRN_OK)
+	/* Form 06 tasks reach only the coordinators and the assignees: they
+	 * count in the node's whole state, not in an incident's, which every
+	 * participant holds alike. */
+	if (e == IRN_OK && incident == NULL)
 		e = hash_query(&gs, db, "tasks",
-			incident ? "SELECT tasking, number, incident, coordinator, assignee, instructions,"
-				   " deadline_ms, state, note, updated_ms, exercise FROM tasks"
-				   " WHERE incident = ?1 ORDER BY tasking, number"
-				 : "SELECT tasking, number, incident, coordinator, assignee, instructions,"
-				   " deadline_ms, state, note, updated_ms, exercise FROM tasks"
-				   " ORDER BY tasking, number", incident);
+			       "SELECT tasking, number, incident, coordinator, assignee, instructions,"
+			       " deadline_ms, state, note, updated_ms, exercise FROM tasks"
+			       " ORDER BY tasking, number", NULL);
 	uint8_t out[IRN_HASH_LEN];
 	crypto_generichash_final(&gs, out, sizeof out);
 	irn_hex(hex, out, IRN_HASH_LEN);

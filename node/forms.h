@@ -18,8 +18,10 @@ extern const char *const forms_derived_tables[];
 irn_err forms_derive(irn_home *h, const irn_msg *m, const uint8_t *content, size_t clen,
 		     uint64_t ledger_idx) IRN_MUST_CHECK;
 /* BLAKE2b-256 over a canonical serialisation of incidents (state,
- * severity decisions), their applied transitions and tasks, sorted by id;
- * incident: NULL for all, else only that one. hex gets 65 bytes. */
+ * severity decisions), their transitions and the Form 06 tasks, sorted by
+ * id. incident: NULL for the node's whole state, else only that incident
+ * and its transitions (what every participant holds; tasks reach only the
+ * coordinators and assignees). hex gets 65 bytes. */
 irn_err forms_state_hash(sqlite3 *db, const uint8_t *incident, char hex[65]) IRN_MUST_CHECK;
 
 /* Shared by the read-only commands. */

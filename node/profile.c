@@ -183,8 +183,10 @@ profile_read(irn_cli *c, const char *member, bool list)
 		rc = 1;
 	} else {
 		/* in full: the same layout as 'form' */
-		char *args[] = { "form", (char *)json_string_value(json_object_get(json_array_get(arr, 0),
-										   "message_id")), NULL };
+		char mid[2 * IRN_MSGID_LEN + 1];
+		snprintf(mid, sizeof mid, "%s",
+			 json_string_value(json_object_get(json_array_get(arr, 0), "message_id")));
+		char *args[] = { "form", mid, NULL };
 		json_decref(arr);
 		return node_cmd_form(c, 2, args);
 	}

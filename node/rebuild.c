@@ -70,7 +70,9 @@ static const char state_hash_help[] = N_(
 "canonically and sorted by id; nothing local (ledger positions, arrival\n"
 "times, sent/received) is included. Two nodes that hold the same incidents\n"
 "print the same hash. With ID (a message id or unique prefix of an\n"
-"incident), only that incident. Reads the database; no daemon needed.\n"
+"incident), only that incident and its transitions, which every member that\n"
+"took part in it holds alike (tasks go only to coordinators and assignees).\n"
+"Reads the database; no daemon needed.\n"
 "Exit status: 0 printed, 1 failed, 2 usage error.\n");
 
 int
