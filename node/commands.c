@@ -294,7 +294,7 @@ out:
 static const char message_help[] = N_(
 "usage: irnet-node message --kind KIND --text TEXT [--to LIST] [--count N]\n"
 "                          [--exercise] [--tlp clear|green|amber|red]\n"
-"       irnet-node message --kind KIND --payload-hex HEX [--to LIST] ...\n"
+"       irnet-node message --kind KIND --payload-hex HEX|--payload-file FILE ...\n"
 "\n"
 "Sign and send messages of the kinds whose typed forms are still to come\n"
 "(progress-report, response-plan, direction-request, support-request,\n"
@@ -302,8 +302,9 @@ static const char message_help[] = N_(
 "with a text body. With --count N, N messages are signed and stored in one\n"
 "transaction; the command returns once all N are durable at this node and\n"
 "prints their ids, one per line (a JSON list with --json).\n"
-"--payload-hex sends a typed payload (the encoded protobuf message of the\n"
-"kind, in hex; for tools and tests), checked like every receiver will.\n"
+"--payload-hex and --payload-file send a typed payload (the encoded protobuf\n"
+"message of the kind, in hex or as a binary file; for tools and tests),\n"
+"checked like every receiver will.\n"
 "Exit status: 0 stored, 1 refused or failed, 2 usage error.\n");
 
 int
@@ -337,6 +338,22 @@ node_cmd_message(irn_cli *c, int argc, char **argv)
 		else if (!strcmp(a, "--payload-hex")) {
 			json_object_set_new(req, "op", json_string("send-payload"));
 			json_object_set_new(req, "payload", json_string(v));
+		} else if (!strcmp(a, "--payload-file")) {
+			uint8_t *p = NULL;
+			size_t plen = 0;
+			char *hex = NULL;
+			if (irn_read_file(v, IRN_MAX_PAYLOAD, &p, &plen) != IRN_OK ||
+			    (hex = malloc(2 * plen + 1)) == NULL) {
+				fprintf(stderr, _("irnet-node message: cannot read %s (at most 192 KiB)\n"), v);
+				free(p);
+				json_decref(req);
+				return 1;
+			}
+			irn_hex(hex, p, plen);
+			free(p);
+			json_object_set_new(req, "op", json_string("send-payload"));
+			json_object_set_new(req, "payload", json_string(hex));
+			free(hex);
 		}
 		else {
 			fprintf(stderr, _("irnet-node message: unknown option %s (see --help)\n"), a);

@@ -6,6 +6,8 @@ payload in hex for `irnet-node message --kind KIND --payload-hex`.
   pbenc.py end-report INCIDENT_HEX REPORTER INITIAL_MS OUTCOME HANDLING
            ENDED_MS [--damage-vnd N] [--national]
   pbenc.py chunk HASH_HEX NAME SIZE INDEX COUNT DATA_LEN [--ref INCIDENT_HEX REPORTER]
+With --out FILE first, the payload is written to FILE in binary instead
+(for `--payload-file`: a 128 KiB chunk is too long for one argument).
 """
 import os
 import sys
@@ -43,6 +45,9 @@ def incident_ref(incident_hex, reporter):
 
 
 def main(a):
+    out = None
+    if a and a[0] == "--out":
+        out, a = a[1], a[2:]
     if a[0] == "end-report":
         inc, reporter, initial_ms, outcome, handling, ended_ms = a[1:7]
         rest = a[7:]
@@ -71,7 +76,10 @@ def main(a):
             p += f_bytes(7, incident_ref(a[8], a[9]))
     else:
         raise SystemExit(__doc__)
-    print(p.hex())
+    if out:
+        open(out, "wb").write(p)
+    else:
+        print(p.hex())
 
 
 if __name__ == "__main__":
