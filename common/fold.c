@@ -117,3 +117,18 @@ irn_fput_padded(FILE *f, const char *s, size_t width)
 	for (size_t w = irn_display_width(s); w < width; w++)
 		fputc(' ', f);
 }
+
+void
+irn_fput_row(FILE *f, const char *const *cols, const size_t *widths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *c = cols[i] ? cols[i] : "";
+		if (i + 1 < n) {
+			irn_fput_padded(f, c, widths[i]);
+			fputc(' ', f);
+		} else {
+			fputs(c, f);
+		}
+	}
+	fputc('\n', f);
+}

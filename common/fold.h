@@ -21,4 +21,7 @@ char *irn_fold(const char *s);
 size_t irn_display_width(const char *s);
 /* Print s, then spaces up to width columns (nothing if already wider). */
 void irn_fput_padded(FILE *f, const char *s, size_t width);
+/* One table row: n columns, each but the last padded to its width (display
+ * width), separated by one space, then a newline. NULL prints as "". */
+void irn_fput_row(FILE *f, const char *const *cols, const size_t *widths, size_t n);
 #endif

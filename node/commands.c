@@ -974,9 +974,12 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		return 1;
 	}
 	json_t *arr = json_array();
-	if (!c->json)
-		printf("%-32s %-9s %-22s %-20s %-8s %-12s %s\n", _("ID"), _("DIR"), _("FROM"), _("CATEGORY"),
-		       _("SEVERITY"), _("STATE"), _("SYSTEM"));
+	static const size_t w[] = { 32, 9, 22, 20, 8, 12, 0 }; /* display width (fold.h) */
+	if (!c->json) {
+		const char *head[] = { _("ID"), _("DIR"), _("FROM"), _("CATEGORY"), _("SEVERITY"),
+				       _("STATE"), _("SYSTEM") };
+		irn_fput_row(stdout, head, w, 7);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char hex[33], det[64];
 		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
@@ -998,12 +1001,14 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		} else {
 			const char *dir = (const char *)sqlite3_column_text(st, 2);
 			const char *sev = (const char *)sqlite3_column_text(st, 6);
-			printf("%-32s %-9s %-22s %-20s %-8s %-12s %s%s\n", hex,
-			       !strcmp(dir, "sent") ? _("sent") : _("received"),
-			       sqlite3_column_text(st, 1), cat ? cat : "?",
-			       sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
-			       sqlite3_column_text(st, 7), sqlite3_column_text(st, 3),
-			       ex ? _("  [EXERCISE]") : "");
+			char sys[600];
+			snprintf(sys, sizeof sys, "%s%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "",
+				 ex ? _("  [EXERCISE]") : "");
+			const char *row[] = { hex, !strcmp(dir, "sent") ? _("sent") : _("received"),
+					      (const char *)sqlite3_column_text(st, 1), cat ? cat : "?",
+					      sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
+					      (const char *)sqlite3_column_text(st, 7), sys };
+			irn_fput_row(stdout, row, w, 7);
 		}
 	}
 	return list_done(c, st, arr, &h);

@@ -663,7 +663,24 @@ node_cmd_form(irn_cli *c, int argc, char **argv)
 	row(&f, _("Message number:"), hex);
 	row(&f, _("Kind:"), irn_kind_name(m->h->kind) ? irn_kind_name(m->h->kind) : "?");
 	row_time(&f, _("Signed at:"), m->h->created_ms);
-	row_time(&f, _("Accepted by the broker at:"), accepted);
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		row_time(&f, _("Accepted by the broker at:"), accepted);
+	} else {
+		/* our own message: the broker's time is in its receipt */
+		sqlite3_stmt *ob;
+		int64_t at = 0;
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT accepted_ms FROM outbox WHERE"
+				       " message_id = ?", -1, &ob, NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(ob, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+			if (sqlite3_step(ob) == SQLITE_ROW)
+				at = sqlite3_column_int64(ob, 0);
+			sqlite3_finalize(ob);
+		}
+		if (at > 0)
+			row_time(&f, _("Accepted by the broker at:"), at);
+		else
+			row(&f, _("Accepted by the broker at:"), _("not yet (no receipt)"));
+	}
 	if (content)
 		render_payload(&f, h, m, content, clen);
 	else

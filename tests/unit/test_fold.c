@@ -81,6 +81,16 @@ test_display_width(void **state)
 	fclose(f);
 	assert_string_equal(buf, "Đà Nẵng   |toolongtext");
 	free(buf);
+	/* a table row: Vietnamese cells line up with ASCII ones */
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	static const size_t w[] = { 6, 12, 0 };
+	const char *r1[] = { "ID", "TRẠNG THÁI", "HỆ THỐNG" }, *r2[] = { "abc", NULL, "x" };
+	irn_fput_row(f, r1, w, 3);
+	irn_fput_row(f, r2, w, 3);
+	fclose(f);
+	assert_string_equal(buf, "ID     TRẠNG THÁI   HỆ THỐNG\nabc                 x\n");
+	free(buf);
 }
 
 int
