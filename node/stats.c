@@ -49,6 +49,8 @@ cat_index(unsigned code)
 /* The end report that counts for an incident: the last one in ledger order. */
 typedef struct end_info {
 	uint8_t incident[IRN_MSGID_LEN];
+	char sender[IRN_MAX_ID + 1];
+	size_t pos;   /* order in the ledger */
 	unsigned handling;
 	bool national;
 	unsigned long long damage;
@@ -60,7 +62,21 @@ cmp_end(const void *a, const void *b)
 	return memcmp(((const end_info *)a)->incident, ((const end_info *)b)->incident, IRN_MSGID_LEN);
 }
 
-/* Every Form 04 end report this node holds, the last per incident. */
+/* Who may speak for an incident's end: its reporter, its owner or a
+ * coordinator (by the roster in force). Another member's end report is
+ * kept in the ledger but does not change the statistics. */
+static bool
+may_end(const irn_home *h, const char *sender, const char *reporter)
+{
+	if (strcmp(sender, reporter) == 0)
+		return true;
+	const irn_member *m = h->roster ? irn_roster_find(h->roster, sender) : NULL;
+	return m && (irn_member_has_role(m, IRNET__ROLE__ROLE_COORDINATOR) ||
+		     irn_member_has_role(m, IRNET__ROLE__ROLE_OWNER));
+}
+
+/* Every Form 04 end report this node holds, the last per incident and
+ * sender (the caller picks the one that may speak for the incident). */
 static end_info *
 load_end_reports(irn_home *h, size_t *n)
 {
@@ -101,6 +117,8 @@ load_end_reports(irn_home *h, size_t *n)
 			if (v) {
 				end_info *ei = &v[(*n)++];
 				memcpy(ei->incident, r->ref->incident.data, IRN_MSGID_LEN);
+				snprintf(ei->sender, sizeof ei->sender, "%s", b->header->sender);
+				ei->pos = *n;
 				ei->handling = r->handling;
 				ei->national = r->has_national_help_requested && r->national_help_requested;
 				ei->damage = r->has_damage_vnd ? r->damage_vnd : 0;
@@ -118,10 +136,11 @@ load_end_reports(irn_home *h, size_t *n)
 		*n = 0;
 		return NULL;
 	}
-	/* keep the last per incident: stable order matters, so mark, then sort */
+	/* keep the last per incident and sender: mark the earlier ones, then sort */
 	for (size_t i = 0; i < *n; i++)
 		for (size_t j = i + 1; j < *n; j++)
-			if (!memcmp(v[i].incident, v[j].incident, IRN_MSGID_LEN)) {
+			if (!memcmp(v[i].incident, v[j].incident, IRN_MSGID_LEN) &&
+			    !strcmp(v[i].sender, v[j].sender)) {
 				v[i].handling = 0xFFFFFFFFu; /* superseded */
 				break;
 			}
@@ -130,8 +149,27 @@ load_end_reports(irn_home *h, size_t *n)
 		if (v[i].handling != 0xFFFFFFFFu)
 			v[k++] = v[i];
 	*n = k;
-	qsort(v, *n, sizeof *v, cmp_end);
+	qsort(v, *n, sizeof *v, cmp_end); /* ties: find_end compares positions */
 	return v;
+}
+
+/* The end report that counts for an incident: among those from members
+ * who may speak for it, the one stored last (its ledger position). */
+static const end_info *
+find_end(const irn_home *h, const end_info *ends, size_t n, const end_info *key, const char *reporter)
+{
+	if (ends == NULL || reporter == NULL)
+		return NULL;
+	const end_info *hit = bsearch(key, ends, n, sizeof *ends, cmp_end);
+	if (hit == NULL)
+		return NULL;
+	while (hit > ends && cmp_end(hit - 1, key) == 0)
+		hit--;
+	const end_info *best = NULL;
+	for (; hit < ends + n && cmp_end(hit, key) == 0; hit++)
+		if (may_end(h, hit->sender, reporter) && (best == NULL || hit->pos > best->pos))
+			best = hit;
+	return best;
 }
 
 /* "2026-06-30" (a whole day in the node's time zone; end_of_day: its end)
@@ -208,7 +246,8 @@ static const char periodic_help[] = N_(
 "with help of other domestic organisations, with foreign help (from the\n"
 "Form 04 end report; an incident without one counts as not finished), how\n"
 "many asked for national help, and the estimated damage (sum of the end\n"
-"reports' damage in VND). The last end report of an incident counts.\n"
+"reports' damage in VND). The last end report of an incident from its\n"
+"reporter, an owner or a coordinator counts.\n"
 "\n"
 "Drill (exercise) incidents are never counted; their number is shown\n"
 "apart, as are merged and withdrawn incidents (counted where they continue,\n"
@@ -263,7 +302,7 @@ node_cmd_periodic(irn_cli *c, int argc, char **argv)
 	end_info *ends = load_end_reports(h, &nend);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-			       "SELECT message_id, category, exercise, state FROM incidents"
+			       "SELECT message_id, category, exercise, state, sender FROM incidents"
 			       " WHERE detected_ms >= ? AND detected_ms < ?", -1, &st, NULL) != SQLITE_OK) {
 		free(ends);
 		forms_close_ro(&h);
@@ -293,7 +332,7 @@ node_cmd_periodic(irn_cli *c, int argc, char **argv)
 		k->incidents++;
 		end_info key;
 		memcpy(key.incident, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
-		const end_info *e = ends ? bsearch(&key, ends, nend, sizeof *ends, cmp_end) : NULL;
+		const end_info *e = find_end(h, ends, nend, &key, (const char *)sqlite3_column_text(st, 4));
 		if (e == NULL) {
 			k->unfinished++;
 			continue;

@@ -23,7 +23,8 @@ endrep() { # NODE INCIDENT HANDLING [--damage-vnd N] [--national] [--exercise]
   "$NODE" --home "$T/$n" message --kind end-report --to role:coordinator $ex \
     --payload-hex "$(/usr/bin/python3 "$PBENC" end-report "$inc" "kontum/$n" 1781053200000 "Đã xử lý xong" "$h" 1781568000000 "$@")" >/dev/null
 }
-# In the period (first half of 2026):
+# In the period (first half of 2026). An end report counts when it comes
+# from the incident's reporter, its owner or a coordinator.
 a=$(rep op1 attack.ransomware 2026-03-10T09:00:00+07:00)   # two end reports: the last (self) counts
 b=$(rep op2 attack.ransomware 2026-04-02T10:00:00+07:00)   # with help, national help requested
 c=$(rep op1 attack.phishing 2026-05-20T08:00:00+07:00)     # no end report: not finished
@@ -40,8 +41,9 @@ endrep op2 "$d" 3
 endrep op1 "$e" 1 --damage-vnd 999999999 --exercise
 endrep op1 "$f" 1 --damage-vnd 7
 endrep op2 "$g" 1 --damage-vnd 7
+endrep op2 "$c" 1 --damage-vnd 42   # another operator cannot end op1's phishing incident
 "$NODE" --home "$T/coord" transition "$m" --to merged --merged-into "$b" --reason "Trùng với sự cố $b" >/dev/null
-check "the coordinator holds 8 reports and 7 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 15 ]"
+check "the coordinator holds 8 reports and 8 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 16 ]"
 check "... and the merge" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep $m | grep -q merged"
 
 "$NODE" --home "$T/coord" periodic --from 2026-01-01 --to 2026-06-30 --format json > "$T/p.json"
