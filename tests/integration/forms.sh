@@ -147,6 +147,13 @@ check "the incident's state hash is the same at operator, coordinator and owner"
 all_op=$("$NODE" --home "$T/op" state-hash); all_ow=$("$NODE" --home "$T/own" state-hash)
 check "... and the whole state at operator and owner (the same incidents, no tasks)" eq "$all_op" "$all_ow"
 check "the coordinator's whole state differs: it holds the Form 06 tasks" sh -c "[ \"\$('$NODE' --home '$T/coord' state-hash)\" != '$all_ow' ]"
+# TLP:RED: the opened copy lost, only the daemon's key can open it again
+red=$("$NODE" --home "$T/op" --json report --tlp red --system "Hệ thống mật" --security-level 3 \
+  --category attack.espionage --summary "Lộ dữ liệu tuyệt mật" --organisation "Sở Nội vụ" \
+  --detected-at 2026-06-12T08:00:00+07:00 --wait 15 | jid)
+check "the coordinator opens the TLP:RED report" wait_for 15 sh -c "'$NODE' --home '$T/coord' form $red | grep -q 'Lộ dữ liệu tuyệt mật'"
+/usr/bin/sqlite3 "$T/coord/ledger.db" "PRAGMA busy_timeout=5000; DELETE FROM sealed_plain;" >/dev/null
+check "... without its opened copy it is not readable" sh -c "'$NODE' --home '$T/coord' form $red | grep -q 'TLP:RED' && ! '$NODE' --home '$T/coord' form $red | grep -q 'Lộ dữ liệu'"
 for n in op coord own r1; do
   before=$("$NODE" --home "$T/$n" state-hash)
   out=$("$NODE" --home "$T/$n" --json rebuild)
@@ -154,14 +161,17 @@ for n in op coord own r1; do
   check "rebuild at $n from the ledger alone: the same state hash" eq "$after" "$before"
   check "... as 'state-hash' prints it after the rebuild" eq "$("$NODE" --home "$T/$n" state-hash)" "$before"
 done
+check "the rebuild opened the TLP:RED report again with the daemon's key" sh -c "'$NODE' --home '$T/coord' form $red | grep -q 'Lộ dữ liệu tuyệt mật'"
 check "after the rebuild the coordinator still shows the classification" sh -c "'$NODE' --home '$T/coord' --json incidents | grep -q '\"classified_by\": \"kontum/coord\"'"
 check "... the profile" sh -c "'$NODE' --home '$T/coord' profile list | grep -q '0913 999 888'"
 check "... the search index" eq "$(s da nang)" "$id"
 check "... and the responder its task" sh -c "'$NODE' --home '$T/r1' tasks | grep -q 'Cô lập máy chủ'"
 # the derived tables really were dropped and refilled
-/usr/bin/sqlite3 "$T/own/ledger.db" "DELETE FROM incidents; DELETE FROM transitions;" 2>/dev/null || true
+pre=$("$NODE" --home "$T/own" state-hash)
+/usr/bin/sqlite3 "$T/own/ledger.db" "PRAGMA busy_timeout=5000; DELETE FROM incidents; DELETE FROM transitions;" >/dev/null
+check "the owner's derived rows are gone" sh -c "[ \"\$('$NODE' --home '$T/own' state-hash)\" != '$pre' ]"
 "$NODE" --home "$T/own" rebuild >/dev/null
-check "rebuild after the derived rows were lost: the owner's state is back" eq "$("$NODE" --home "$T/own" state-hash)" "$all_ow"
+check "rebuild after the derived rows were lost: the owner's state is back" eq "$("$NODE" --home "$T/own" state-hash)" "$pre"
 kill "${PIDS[3]}"; wait "${PIDS[3]}" 2>/dev/null || true   # the owner's daemon
 check "rebuild without the daemon is refused with a clear message" sh -c "! '$NODE' --home '$T/own' rebuild 2>'$T/err' && grep -q 'daemon is not running' '$T/err'"
 check "every ledger verifies" sh -c "for n in op coord own r1; do '$NODE' --home '$T/'\$n ledger verify >/dev/null || exit 1; done"
