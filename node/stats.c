@@ -102,6 +102,10 @@ load_end_reports(irn_home *h, size_t *n)
 			p = b->payload.data;
 			plen = b->payload.len;
 		}
+		/* a drill's end report never ends a real incident (and drill
+		 * incidents are not counted at all) */
+		if (b && b->header->exercise)
+			p = NULL;
 		Irnet__EndReport *r = p ? irnet__end_report__unpack(NULL, plen, p) : NULL;
 		if (r && r->ref && r->ref->incident.len == IRN_MSGID_LEN) {
 			if (*n == cap) {

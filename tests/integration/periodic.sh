@@ -42,8 +42,9 @@ endrep op1 "$e" 1 --damage-vnd 999999999 --exercise
 endrep op1 "$f" 1 --damage-vnd 7
 endrep op2 "$g" 1 --damage-vnd 7
 endrep op2 "$c" 1 --damage-vnd 42   # another operator cannot end op1's phishing incident
+endrep op2 "$d" 1 --damage-vnd 9 --exercise   # a drill's end report does not end a real incident
 "$NODE" --home "$T/coord" transition "$m" --to merged --merged-into "$b" --reason "Trùng với sự cố $b" >/dev/null
-check "the coordinator holds 8 reports and 8 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 16 ]"
+check "the coordinator holds 8 reports and 9 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 17 ]"
 check "... and the merge" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep $m | grep -q merged"
 
 "$NODE" --home "$T/coord" periodic --from 2026-01-01 --to 2026-06-30 --format json > "$T/p.json"
