@@ -473,12 +473,44 @@ form_title(unsigned kind)
 	}
 }
 
+/* The files this node holds for an incident (kind ATTACHMENT, by hash). */
+static void
+held_attachments(form *f, irn_home *h, const uint8_t incident[IRN_MSGID_LEN])
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
+			       "SELECT hash, name, size, state, received, count, sender FROM attachments"
+			       " WHERE incident = ? ORDER BY first_ms", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	bool first = true;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (first)
+			section(f, _("Attached files held here"));
+		first = false;
+		char hex[2 * IRN_HASH_LEN + 1], line[640];
+		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_HASH_LEN);
+		const char *state = (const char *)sqlite3_column_text(st, 3);
+		snprintf(line, sizeof line, "%s, %lld B, %s: %s (%lld/%lld), BLAKE2b %.16s...",
+			 sqlite3_column_text(st, 1), (long long)sqlite3_column_int64(st, 2),
+			 sqlite3_column_text(st, 6),
+			 !strcmp(state, "complete") ? _("complete") : !strcmp(state, "corrupt") ? _("CORRUPT")
+												: _("partial"),
+			 (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5), hex);
+		row(f, _("File:"), line);
+	}
+	sqlite3_finalize(st);
+}
+
 static void
 render_payload(form *f, irn_home *h, const irn_msg *m, const uint8_t *p, size_t len)
 {
 	size_t before = json_array_size(f->rows);
 	switch (m->h->kind) {
-	case IRNET__KIND__KIND_INITIAL_REPORT: render_initial(f, p, len); break;
+	case IRNET__KIND__KIND_INITIAL_REPORT:
+		render_initial(f, p, len);
+		held_attachments(f, h, m->h->message_id.data);
+		break;
 	case IRNET__KIND__KIND_END_REPORT: render_end(f, p, len); break;
 	case IRNET__KIND__KIND_TASKING: render_tasking(f, h, m, p, len); break;
 	case IRNET__KIND__KIND_PROGRESS_REPORT: render_progress(f, p, len); break;

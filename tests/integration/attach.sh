@@ -81,5 +81,6 @@ check "the EICAR marker is in no database, WAL or log of any node or the broker"
 check "rebuild at the coordinator: the attachments are the same" sh -c "before=\$($(declare -f state); NODE=$NODE T=$T; state coord); '$NODE' --home '$T/coord' rebuild >/dev/null && [ \"\$($(declare -f state); NODE=$NODE T=$T; state coord)\" = \"\$before\" ]"
 check "... and still export" sh -c "'$NODE' --home '$T/coord' attachment $h_logs --out '$T/out/logs2.out' >/dev/null && cmp -s '$T/files/logs.bin' '$T/out/logs2.out'"
 check "... still inert after the rebuild" sh -c "! grep -l -a -F '$MARK' '$T'/coord/ledger.db*"
+check "Form 03 lists the files held for the incident, with their state" sh -c "'$NODE' --home '$T/coord' form $id | grep 'Tệp:' | grep -q 'eicar.com, 68 B, kontum/op: đầy đủ (1/1)' && '$NODE' --home '$T/coord' form $id --lang en | grep -q 'evil.bin, 1000 B, kontum/op: CORRUPT'"
 check "the chunks show as forms, with the file's hash" sh -c "'$NODE' --home '$T/coord' --json attachment --list >/dev/null && mid=\$(sqlite3 '$T/coord/ledger.db' \"select hex(message_id) from ledger where kind=18 limit 1\") && '$NODE' --home '$T/coord' form \$mid --lang en | grep -q 'BLAKE2b-256:'"
 finish
