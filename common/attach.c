@@ -32,6 +32,20 @@ irn_attach_name_ok(const char *name)
 }
 
 const char *
+irn_attachment_ref_validate(const Irnet__AttachmentRef *a)
+{
+	if (a == NULL || !irn_attach_name_ok(a->name))
+		return "bad attachment file name";
+	if (a->hash.len != IRN_HASH_LEN)
+		return "attachment hash must be 32 bytes";
+	if (a->size == 0 || a->size > IRN_ATTACH_MAX)
+		return "attachment size out of range";
+	if (a->media_type && irn_text_check(a->media_type, strlen(a->media_type), IRN_MAX_SHORT_TEXT, 0))
+		return "bad attachment media type";
+	return NULL;
+}
+
+const char *
 irn_attachment_validate(const uint8_t *p, size_t len)
 {
 	Irnet__AttachmentChunk *c = irnet__attachment_chunk__unpack(NULL, len, p);

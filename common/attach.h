@@ -26,4 +26,8 @@ uint32_t irn_attach_count(uint64_t size);
 const char *irn_attachment_validate(const uint8_t *p, size_t len);
 /* A file name safe to show and to suggest for export: one line, no path. */
 bool irn_attach_name_ok(const char *name);
+/* An AttachmentRef in a report (Form 03, Form 04): safe name, 32-byte
+ * hash, size within the protocol cap, media type one line. NULL if fine. */
+struct Irnet__AttachmentRef;
+const char *irn_attachment_ref_validate(const struct Irnet__AttachmentRef *a);
 #endif

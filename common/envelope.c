@@ -141,6 +141,8 @@ end_report_validate(const uint8_t *p, size_t len)
 		w = "bad text in the end report";
 	else if (r->n_attachments > IRN_MAX_LIST)
 		w = "too many attachments";
+	for (size_t i = 0; w == NULL && i < r->n_attachments; i++)
+		w = irn_attachment_ref_validate(r->attachments[i]);
 	irnet__end_report__free_unpacked(r, NULL);
 	return w;
 }

@@ -107,10 +107,11 @@ send_chunk(irn_cli *c, const uint8_t *payload, size_t plen, const char *to, bool
 	return rc;
 }
 
-/* Read, hash, chunk and send one file. */
+/* Read, hash, chunk and send one file. With expect (the hash a report
+ * already names), a file that changed since is refused. */
 static int
 attach_file(irn_cli *c, irn_home *h, const char *path, const uint8_t incident[IRN_MSGID_LEN],
-	    const char *reporter, const char *to, bool exercise, uint32_t tlp)
+	    const char *reporter, const char *to, bool exercise, uint32_t tlp, const json_t *expect)
 {
 	char err[512];
 	struct stat sb;
@@ -140,6 +141,13 @@ attach_file(irn_cli *c, irn_home *h, const char *path, const uint8_t incident[IR
 	}
 	uint8_t hash[IRN_HASH_LEN];
 	irn_hash(hash, data, len);
+	char hexhash[2 * IRN_HASH_LEN + 1];
+	irn_hex(hexhash, hash, IRN_HASH_LEN);
+	if (expect && strcmp(hexhash, json_string_value(json_object_get(expect, "hash"))) != 0) {
+		fprintf(stderr, _("irnet-node attach: %s changed after the report named it: not sent\n"), path);
+		free(data);
+		return 1;
+	}
 	uint32_t count = irn_attach_count(len);
 	Irnet__IncidentRef ref = IRNET__INCIDENT_REF__INIT;
 	ref.incident.data = (uint8_t *)incident;
@@ -175,7 +183,7 @@ attach_file(irn_cli *c, irn_home *h, const char *path, const uint8_t incident[IR
 		free(p);
 	}
 	free(data);
-	if (rc == 0) {
+	if (rc == 0 && expect == NULL) { /* from 'report --attach': the report's output says it */
 		char hex[2 * IRN_HASH_LEN + 1];
 		irn_hex(hex, hash, IRN_HASH_LEN);
 		if (c->json)
@@ -214,6 +222,13 @@ node_cmd_attach(irn_cli *c, int argc, char **argv)
 		fprintf(stderr, "%s", _("usage: irnet-node attach --incident ID FILE...\n"));
 		return 2;
 	}
+	return forms_attach_files(c, inc, argv + first_file, argc - first_file, to_arg, NULL);
+}
+
+int
+forms_attach_files(irn_cli *c, const char *inc, char *const *paths, int n, const char *to_arg,
+		   const json_t *expect)
+{
 	irn_home *h = forms_open_ro(c);
 	if (!h)
 		return 1;
@@ -237,10 +252,42 @@ node_cmd_attach(irn_cli *c, int argc, char **argv)
 		return 1;
 	}
 	int rc = 0;
-	for (int i = first_file; i < argc && rc == 0; i++)
-		rc = attach_file(c, h, argv[i], id, reporter, to, exercise, tlp);
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = attach_file(c, h, paths[i], id, reporter, to, exercise, tlp,
+				 expect ? json_array_get(expect, (size_t)i) : NULL);
 	irn_home_close(&h);
 	return rc;
+}
+
+int
+forms_attach_ref(irn_cli *c, const char *path, json_t **ref)
+{
+	*ref = NULL;
+	irn_home *h = NULL;
+	if (irn_home_open(c->home, false, true, &h) != IRN_OK)
+		return 1;
+	long long max = h->cfg.attachment_max;
+	irn_home_close(&h);
+	struct stat sb;
+	char pathcopy[4096];
+	snprintf(pathcopy, sizeof pathcopy, "%s", path);
+	const char *name = basename(pathcopy);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 || (long long)sb.st_size > max ||
+	    !irn_attach_name_ok(name) || irn_read_file(path, (size_t)max, &data, &len) != IRN_OK) {
+		fprintf(stderr, _("irnet-node report: --attach %s: not a readable regular file of 1 to %lld"
+				  " bytes with a name that can be sent\n"), path, max);
+		free(data);
+		return 1;
+	}
+	uint8_t hash[IRN_HASH_LEN];
+	char hex[2 * IRN_HASH_LEN + 1];
+	irn_hash(hash, data, len);
+	free(data);
+	irn_hex(hex, hash, IRN_HASH_LEN);
+	*ref = json_pack("{s:s,s:I,s:s}", "name", name, "size", (json_int_t)len, "hash", hex);
+	return *ref ? 0 : 1;
 }
 
 static const char attachment_help[] = N_(
@@ -268,7 +315,9 @@ attachment_list(irn_cli *c, irn_home *h, const char *inc)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
 			       "SELECT hash, name, size, received, count, state, sender, incident"
-			       " FROM attachments WHERE ?1 IS NULL OR incident = ?1 ORDER BY first_ms",
+			       " FROM attachments a WHERE ?1 IS NULL OR EXISTS (SELECT 1 FROM"
+			       " attachment_incidents l WHERE l.hash = a.hash AND l.sender = a.sender"
+			       " AND l.incident = ?1) ORDER BY first_ms",
 			       -1, &st, NULL) != SQLITE_OK)
 		return 1;
 	if (inc)

@@ -2,6 +2,7 @@
  * database in short read-only transactions. */
 #include "node.h"
 #include "fold.h"
+#include "forms.h"
 #include "authz.h"
 #include "envelope.h"
 #include "keys.h"
@@ -118,6 +119,9 @@ static const char report_help[] = N_(
 "  --to LIST                recipients (default from irnet.conf report_to),\n"
 "                           member ids and role:NAME, comma-separated\n"
 "  --exercise               drill traffic: marked end to end, never counted as real\n"
+"  --attach FILE            attach a file (log, malware sample; repeatable): the\n"
+"                           report names it (name, size, BLAKE2b-256) and the file\n"
+"                           follows as inert chunks (see 'irnet-node attach')\n"
 "\n"
 "Categories: attack.{dos,phishing,malware,intrusion,defacement,ransomware,\n"
 "destruction,espionage,combined,other}, fault.{power,link,software,overload,\n"
@@ -167,7 +171,9 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 		return 0;
 	json_t *form = NULL;
 	json_t *req = json_pack("{s:s}", "op", "report");
-	int wait = 0, rc = 2;
+	json_t *refs = json_array(); /* --attach: the files the report names */
+	char *attach[IRN_MAX_LIST];
+	int nattach = 0, wait = 0, rc = 2;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -241,10 +247,24 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 			json_object_set_new(req, "tlp", json_integer(k));
 		} else if (!strcmp(a, "--wait"))
 			wait = atoi(v);
-		else {
+		else if (!strcmp(a, "--attach") && nattach < IRN_MAX_LIST) {
+			json_t *ref = NULL;
+			if (forms_attach_ref(c, v, &ref) != 0) {
+				rc = 1;
+				goto out;
+			}
+			json_array_append_new(refs, ref);
+			attach[nattach++] = (char *)v;
+		} else {
 			fprintf(stderr, _("irnet-node report: unknown option %s (see --help)\n"), a);
 			goto out;
 		}
+	}
+	if (form && nattach) {
+		json_t *af = json_object_get(form, "attachment_files");
+		if (!json_is_array(af))
+			json_object_set_new(form, "attachment_files", af = json_array());
+		json_array_extend(af, refs);
 	}
 	if (form == NULL) {
 		fprintf(stderr, _("irnet-node report: give --form FILE or the field options (see --help)\n"));
@@ -268,6 +288,13 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 	}
 	const char *hex = json_string_value(json_object_get(resp, "message_id"));
 	rc = 0;
+	if (nattach && forms_attach_files(c, hex, attach, nattach, NULL, refs) != 0) {
+		fprintf(stderr, _("irnet-node report: the report %s is stored, but not all its files"
+				  " (send them with 'irnet-node attach --incident %s')\n"), hex, hex);
+		json_decref(resp);
+		rc = 1;
+		goto out;
+	}
 	if (wait > 0) {
 		rc = wait_receipt(c->home, hex, wait);
 		json_object_set_new(resp, "receipt", json_boolean(rc == 0));
@@ -284,6 +311,7 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 	}
 	json_decref(resp);
 out:
+	json_decref(refs);
 	json_decref(form);
 	json_decref(req);
 	return rc;

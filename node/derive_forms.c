@@ -31,6 +31,9 @@ forms_schema(sqlite3 *db)
 		"CREATE TABLE IF NOT EXISTS attachment_chunks(hash BLOB NOT NULL, sender TEXT NOT NULL,"
 		" idx INTEGER NOT NULL, message_id BLOB NOT NULL, data BLOB NOT NULL,"
 		" PRIMARY KEY(hash, sender, idx));"
+		/* which incidents a file was sent for (the same file may serve several) */
+		"CREATE TABLE IF NOT EXISTS attachment_incidents(hash BLOB NOT NULL, sender TEXT NOT NULL,"
+		" incident BLOB NOT NULL, PRIMARY KEY(hash, sender, incident));"
 		/* search: folded (lower case, no diacritics) text of each incident */
 		"CREATE TABLE IF NOT EXISTS search_index(message_id BLOB PRIMARY KEY,"
 		" category INTEGER, folded TEXT NOT NULL);";
@@ -38,7 +41,7 @@ forms_schema(sqlite3 *db)
 }
 
 const char *const forms_derived_tables[] = { "profiles", "attachments", "attachment_chunks",
-					     "search_index", NULL };
+					     "attachment_incidents", "search_index", NULL };
 
 static irn_err
 derive_search(sqlite3 *db, const irn_msg *m, const uint8_t *content, size_t clen)
@@ -209,6 +212,21 @@ derive_attachment(irn_home *h, const irn_msg *m, const uint8_t *content, size_t 
 			sqlite3_bind_blob(st, 6, c->ref->incident.data, IRN_MSGID_LEN, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 7, m->h->created_ms);
 		sqlite3_bind_int(st, 8, m->h->exercise);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+		st = NULL;
+		if (e != IRN_OK)
+			goto out;
+	}
+	if (c->ref) {
+		if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO attachment_incidents(hash, sender,"
+				       " incident) VALUES(?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+			e = IRN_ERR_DB;
+			goto out;
+		}
+		sqlite3_bind_blob(st, 1, c->hash.data, IRN_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, m->h->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, c->ref->incident.data, IRN_MSGID_LEN, SQLITE_STATIC);
 		e = irn_sqlite_err(sqlite3_step(st));
 		sqlite3_finalize(st);
 		st = NULL;

@@ -479,8 +479,10 @@ held_attachments(form *f, irn_home *h, const uint8_t incident[IRN_MSGID_LEN])
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-			       "SELECT hash, name, size, state, received, count, sender FROM attachments"
-			       " WHERE incident = ? ORDER BY first_ms", -1, &st, NULL) != SQLITE_OK)
+			       "SELECT hash, name, size, state, received, count, sender FROM attachments a"
+			       " WHERE EXISTS (SELECT 1 FROM attachment_incidents l WHERE l.hash = a.hash"
+			       " AND l.sender = a.sender AND l.incident = ?) ORDER BY first_ms", -1, &st,
+			       NULL) != SQLITE_OK)
 		return;
 	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
 	bool first = true;

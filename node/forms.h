@@ -36,6 +36,13 @@ uint8_t *forms_content(irn_home *h, const irn_msg *m, size_t *len);
  * 0 none, -1 ambiguous or bad. */
 int forms_find_message(irn_home *h, const char *prefix, uint8_t id[IRN_MSGID_LEN]);
 
+/* 'report --attach': the AttachmentRef of a file as JSON ({name, size,
+ * hash}) for the form, then, once the report is stored, its chunks. expect
+ * (may be NULL) lists the refs the report named, one per path. */
+int forms_attach_ref(irn_cli *c, const char *path, json_t **ref);
+int forms_attach_files(irn_cli *c, const char *incident, char *const *paths, int n, const char *to,
+		       const json_t *expect);
+
 int node_cmd_form(irn_cli *c, int argc, char **argv);
 int node_cmd_periodic(irn_cli *c, int argc, char **argv);
 int node_cmd_profile(irn_cli *c, int argc, char **argv);

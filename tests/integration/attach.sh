@@ -73,6 +73,16 @@ check "a wrong-hash attachment is marked corrupt" wait_for 15 sh -c "$(declare -
 check "... and its export refused, nothing written" sh -c "! '$NODE' --home '$T/coord' attachment ${hw:0:16} --out '$T/out/evil' 2>'$T/err' && grep -q corrupt '$T/err' && [ ! -e '$T/out/evil' ]"
 check "an incomplete attachment's export is refused" wait_for 15 sh -c "! '$NODE' --home '$T/coord' attachment ${hp:0:16} --out '$T/out/part' 2>'$T/err' && grep -q 'incomplete, 1 of 2' '$T/err' && [ ! -e '$T/out/part' ]"
 
+# report --attach: Form 03 names the files (name, size, hash); they follow as chunks
+printf 'Nhật ký tường lửa %s\n' "$MARK" > "$T/files/firewall.log"
+h_fw=$(b2sum -l 256 "$T/files/firewall.log" | cut -d' ' -f1)
+id2=$("$NODE" --home "$T/op" --json report --system "Tường lửa" --security-level 3 --category attack.intrusion \
+  --summary "Truy cập trái phép" --organisation "Sở Tài chính" --detected-at 2026-06-11T07:00:00+07:00 \
+  --attach "$T/files/firewall.log" --attach "$T/files/eicar.com" --wait 15 | jid)
+check "report --attach: the coordinator holds both files of the new incident" wait_for 15 sh -c "'$NODE' --home '$T/coord' --json attachment --list --incident $id2 | grep -c '\"complete\"' | grep -qx 2"
+check "... Form 03 names them, signed, with their hashes" sh -c "'$NODE' --home '$T/coord' --json show $id2 | grep -q '$h_fw' && '$NODE' --home '$T/coord' form $id2 | grep 'Tệp đính kèm:' | grep -q \"firewall.log ($(stat -c %s "$T/files/firewall.log") B, BLAKE2b ${h_fw:0:16}\""
+check "... a missing file is refused before anything is signed" sh -c "! '$NODE' --home '$T/op' report --system S --security-level 1 --category fault.power --summary x --organisation o --detected-at 2026-06-11T07:00:00+07:00 --attach '$T/files/none' 2>/dev/null && [ \$('$NODE' --home '$T/op' --json incidents | grep -c '\"id\"') = 2 ]"
+
 # Inert everywhere: no database, WAL or log holds the marker in clear
 check "the broker's ledger holds the chunks" sh -c "[ \$(sqlite3 '$T/broker/ledger.db' 'select count(*) from ledger where kind=18') -ge 6 ]"
 sleep 0.5
