@@ -4,6 +4,7 @@
 #include "helpers.h"
 #include "attach.h"
 #include "profile.h"
+#include "report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +282,71 @@ test_end_report_validate(void **state)
 	assert_non_null(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, (const uint8_t *)"xong", 4));
 }
 
+/* Form 03 names its files (AttachmentRef): checked like the chunks' names */
+static irn_err
+report_with_files(const char *files, char *err, size_t errsz, uint8_t **p, size_t *len)
+{
+	char text[4096];
+	snprintf(text, sizeof text, "{\"organisation\": {\"name\": \"Sở Y tế\"}, \"system\": \"Cổng\","
+		 " \"security_level\": 3, \"category\": \"attack.malware\", \"summary\": \"Mã độc\","
+		 " \"detected_at\": \"2026-06-10T07:00:00+07:00\", \"attachment_files\": %s}", files);
+	json_error_t je;
+	json_t *o = json_loads(text, 0, &je);
+	assert_non_null(o);
+	irn_err e = irn_report_from_json(o, 1000, p, len, err, errsz);
+	json_decref(o);
+	return e;
+}
+
+static void
+test_report_attachment_refs(void **state)
+{
+	(void)state;
+	char h[65], err[256] = "", files[600];
+	memset(h, 'a', 64);
+	h[64] = '\0';
+	uint8_t *p = NULL;
+	size_t len = 0;
+	snprintf(files, sizeof files, "[{\"name\": \"nhật ký.log\", \"size\": 61, \"hash\": \"%s\"},"
+		 " {\"name\": \"x.bin\", \"size\": 5, \"hash\": \"%s\", \"media_type\": \"application/octet-stream\"}]", h, h);
+	assert_int_equal(report_with_files(files, err, sizeof err, &p, &len), IRN_OK);
+	assert_null(irn_payload_validate(IRNET__KIND__KIND_INITIAL_REPORT, p, len));
+	json_t *back = irn_report_to_json(p, len);
+	json_t *af = json_object_get(back, "attachment_files");
+	assert_int_equal(json_array_size(af), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(af, 0), "hash")), h);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(af, 1), "size")), 5);
+	json_decref(back);
+	free(p);
+	char bad[6][200];
+	snprintf(bad[0], sizeof bad[0], "[{\"name\": \"../x\", \"size\": 5, \"hash\": \"%s\"}]", h);
+	snprintf(bad[1], sizeof bad[1], "[{\"name\": \"x\", \"size\": 0, \"hash\": \"%s\"}]", h);
+	snprintf(bad[2], sizeof bad[2], "[{\"name\": \"x\", \"size\": 99999999999, \"hash\": \"%s\"}]", h);
+	snprintf(bad[3], sizeof bad[3], "[{\"name\": \"x\", \"size\": 5, \"hash\": \"%.62s\"}]", h);
+	snprintf(bad[4], sizeof bad[4], "[{\"name\": \"x\", \"size\": 5}]");
+	snprintf(bad[5], sizeof bad[5], "{\"name\": \"x\"}");
+	for (size_t i = 0; i < 6; i++) {
+		p = NULL;
+		if (report_with_files(bad[i], err, sizeof err, &p, &len) == IRN_OK)
+			print_error("case %zu accepted: %s\n", i, bad[i]);
+		assert_null(p);
+	}
+	/* a payload naming a bad file (built without the JSON checks) is refused */
+	Irnet__InitialReport *r = NULL;
+	snprintf(files, sizeof files, "[{\"name\": \"ok\", \"size\": 5, \"hash\": \"%s\"}]", h);
+	assert_int_equal(report_with_files(files, err, sizeof err, &p, &len), IRN_OK);
+	r = irnet__initial_report__unpack(NULL, len, p);
+	assert_non_null(r);
+	free(p);
+	r->attachments[0]->name[0] = '/';
+	len = irnet__initial_report__get_packed_size(r);
+	p = malloc(len);
+	irnet__initial_report__pack(r, p);
+	assert_string_equal(irn_payload_validate(IRNET__KIND__KIND_INITIAL_REPORT, p, len), "bad attachment file name");
+	irnet__initial_report__free_unpacked(r, NULL);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -292,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_profile_roundtrip),
 		cmocka_unit_test(test_profile_refused),
 		cmocka_unit_test(test_end_report_validate),
+		cmocka_unit_test(test_report_attachment_refs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
