@@ -44,6 +44,13 @@ PY
 }
 check "... values aligned by display width, not bytes" eq "$(col "$T/f03.vi")" 1
 
+# A label without a translation falls back to English, silently
+mkdir -p "$T/locale/vi/LC_MESSAGES"
+msggrep --invert-match -K -e '^System name:$' "$(dirname "$0")/../../po/vi.po" -o "$T/partial.po"
+msgfmt -o "$T/locale/vi/LC_MESSAGES/irnet.mo" "$T/partial.po"
+IRNET_LOCALEDIR="$T/locale" "$NODE" --home "$T/coord" form "$id" > "$T/f03.partial" 2> "$T/partial.err"
+check "a missing translation falls back to English silently" sh -c "grep -q '^  System name: *Cổng thông tin' '$T/f03.partial' && grep -q 'Cấp độ an toàn hệ thống' '$T/f03.partial' && [ ! -s '$T/partial.err' ]"
+
 "$NODE" --home "$T/coord" form "$id" --lang en > "$T/f03.en"
 check "Form 03 in English with --lang en" sh -c "grep -q 'FORM 03 - INITIAL REPORT' '$T/f03.en' && grep -q 'System name: *Cổng thông tin' '$T/f03.en' && grep -q 'Signed by member: *kontum/op' '$T/f03.en'"
 check "... VERIFIED" grep -q "Signature: *VERIFIED" "$T/f03.en"
