@@ -23,6 +23,7 @@ irn_config_defaults(irn_config *c)
 	c->due_ack_minutes = 60;
 	c->due_notify_days = 5;
 	c->due_end_report_days = 5;
+	c->attachment_max = 8LL * 1024 * 1024;
 }
 
 #define COPY(field) do { \
@@ -74,6 +75,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "due_end_report_days") == 0) {
 		c->due_end_report_days = atoi(value);
 		return c->due_end_report_days >= 1;
+	}
+	if (strcmp(name, "attachment_max") == 0) {
+		c->attachment_max = atoll(value);
+		return c->attachment_max >= 1 && c->attachment_max <= 64LL * 1024 * 1024;
 	}
 	if (strcmp(name, "checkpoint_ms") == 0) {
 		c->checkpoint_ms = atoi(value);

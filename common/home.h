@@ -30,6 +30,7 @@ typedef struct irn_config {
 	int due_ack_minutes;   /* deadlines: acknowledge a report within (plan: at once) */
 	int due_notify_days;   /* report within N days of detection (QD05: 5) */
 	int due_end_report_days; /* end-of-response report within N days of resolution (5) */
+	long long attachment_max; /* node: largest attachment sent or kept, bytes (8 MiB) */
 } irn_config;
 
 typedef struct irn_home {

@@ -1,5 +1,6 @@
 /* report.c - Form 03 initial report. */
 #include "report.h"
+#include "attach.h"
 #include "validate.h"
 
 #include <stdio.h>
@@ -128,8 +129,12 @@ irn_report_validate(const Irnet__InitialReport *r)
 	if (r->detected_ms <= 0 || r->reported_ms <= 0)
 		return "bad detection or report time";
 	if (r->n_detected_by > 4 || r->n_notified > 3 || r->n_ip_addresses > IRN_MAX_LIST ||
-	    r->n_domain_names > IRN_MAX_LIST || r->n_attachment_names > IRN_MAX_LIST)
+	    r->n_domain_names > IRN_MAX_LIST || r->n_attachment_names > IRN_MAX_LIST ||
+	    r->n_attachments > IRN_MAX_LIST)
 		return "too many list entries";
+	for (size_t i = 0; i < r->n_attachments; i++)
+		if ((w = irn_attachment_ref_validate(r->attachments[i])))
+			return w;
 	for (size_t i = 0; i < r->n_detected_by; i++)
 		if (r->detected_by[i] < 1 || r->detected_by[i] > 4)
 			return "bad detection method";
@@ -246,6 +251,60 @@ time_field(const json_t *form, const char *key, int64_t dflt, int64_t *out)
 	return irn_parse_time(s, out);
 }
 
+/* "attachment_files": [{"name", "size", "hash" (64 hex), "media_type"}]:
+ * the files sent with the report as KIND_ATTACHMENT chunks. One block
+ * holds the refs and their hashes: r->attachments[0] frees it. */
+struct ref_slot {
+	Irnet__AttachmentRef ref; /* first: &slot[0].ref is the block */
+	uint8_t hash[IRN_HASH_LEN];
+};
+
+static int
+attachment_refs(const json_t *a, Irnet__InitialReport *r, char *err, size_t errsz)
+{
+	if (a == NULL)
+		return 0;
+	size_t n = json_array_size(a);
+	if (!json_is_array(a) || n > IRN_MAX_LIST) {
+		snprintf(err, errsz, "%s", _("\"attachment_files\" must be a list of at most 64 files"));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	struct ref_slot *v = calloc(n, sizeof *v);
+	Irnet__AttachmentRef **p = calloc(n, sizeof *p);
+	if (v == NULL || p == NULL) {
+		free(v);
+		free(p);
+		snprintf(err, errsz, "%s", irn_strerror(IRN_ERR_NOMEM));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *o = json_array_get(a, i);
+		irnet__attachment_ref__init(&v[i].ref);
+		const char *h = jstr(o, "hash");
+		const json_t *sz = json_object_get(o, "size");
+		if (!json_is_object(o) || !jstr(o, "name") || !json_is_integer(sz) ||
+		    json_integer_value(sz) < 1 || h == NULL || strlen(h) != 2 * IRN_HASH_LEN ||
+		    irn_unhex(v[i].hash, IRN_HASH_LEN, h) != IRN_OK) {
+			snprintf(err, errsz, _("attachment file %zu needs \"name\", \"size\" and \"hash\""
+					       " (64 hex digits)"), i + 1);
+			free(v);
+			free(p);
+			return -1;
+		}
+		v[i].ref.name = (char *)jstr(o, "name");
+		v[i].ref.size = (uint64_t)json_integer_value(sz);
+		v[i].ref.hash.data = v[i].hash;
+		v[i].ref.hash.len = IRN_HASH_LEN;
+		v[i].ref.media_type = (char *)jstr(o, "media_type");
+		p[i] = &v[i].ref;
+	}
+	r->attachments = p;
+	r->n_attachments = n;
+	return 0;
+}
+
 irn_err
 irn_report_from_json(const json_t *form, int64_t now_ms, uint8_t **out, size_t *outlen,
 		     char *err, size_t errsz)
@@ -321,6 +380,8 @@ irn_report_from_json(const json_t *form, int64_t now_ms, uint8_t **out, size_t *
 		snprintf(err, errsz, "%s", _("a list field holds a wrong value or too many entries"));
 		goto out;
 	}
+	if (attachment_refs(json_object_get(form, "attachment_files"), &r, err, errsz) != 0)
+		goto out;
 	const char *why = irn_report_validate(&r);
 	if (why) {
 		snprintf(err, errsz, "%s", why);
@@ -344,6 +405,9 @@ out:
 	free(r.ip_addresses);
 	free(r.domain_names);
 	free(r.attachment_names);
+	if (r.attachments)
+		free(r.attachments[0]); /* one array of refs (attachment_refs) */
+	free(r.attachments);
 	free(r.detected_by);
 	free(r.notified);
 	return e;
@@ -428,6 +492,18 @@ irn_report_to_json(const uint8_t *p, size_t len)
 	set_str(o, "system_purpose", r->system_purpose);
 	set_str(o, "measures_taken", r->measures_taken);
 	json_object_set_new(o, "attachments", strs_json(r->attachment_names, r->n_attachment_names));
+	if (r->n_attachments) {
+		json_t *af = json_array();
+		for (size_t i = 0; i < r->n_attachments; i++) {
+			char hex[2 * IRN_HASH_LEN + 1];
+			irn_hex(hex, r->attachments[i]->hash.data, IRN_HASH_LEN);
+			json_t *f = json_pack("{s:s,s:I,s:s}", "name", r->attachments[i]->name, "size",
+					      (json_int_t)r->attachments[i]->size, "hash", hex);
+			set_str(f, "media_type", r->attachments[i]->media_type);
+			json_array_append_new(af, f);
+		}
+		json_object_set_new(o, "attachment_files", af);
+	}
 	json_object_set_new(o, "confidential", json_boolean(r->confidential));
 	set_str(o, "support_requested", r->support_requested);
 	json_object_set_new(o, "reported_at", json_string(t2));

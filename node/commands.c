@@ -1,6 +1,8 @@
 /* commands.c - irnet-node commands that talk to the daemon or read the
  * database in short read-only transactions. */
 #include "node.h"
+#include "fold.h"
+#include "forms.h"
 #include "authz.h"
 #include "envelope.h"
 #include "keys.h"
@@ -117,6 +119,9 @@ static const char report_help[] = N_(
 "  --to LIST                recipients (default from irnet.conf report_to),\n"
 "                           member ids and role:NAME, comma-separated\n"
 "  --exercise               drill traffic: marked end to end, never counted as real\n"
+"  --attach FILE            attach a file (log, malware sample; repeatable): the\n"
+"                           report names it (name, size, BLAKE2b-256) and the file\n"
+"                           follows as inert chunks (see 'irnet-node attach')\n"
 "\n"
 "Categories: attack.{dos,phishing,malware,intrusion,defacement,ransomware,\n"
 "destruction,espionage,combined,other}, fault.{power,link,software,overload,\n"
@@ -166,7 +171,9 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 		return 0;
 	json_t *form = NULL;
 	json_t *req = json_pack("{s:s}", "op", "report");
-	int wait = 0, rc = 2;
+	json_t *refs = json_array(); /* --attach: the files the report names */
+	char *attach[IRN_MAX_LIST];
+	int nattach = 0, wait = 0, rc = 2;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -240,10 +247,24 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 			json_object_set_new(req, "tlp", json_integer(k));
 		} else if (!strcmp(a, "--wait"))
 			wait = atoi(v);
-		else {
+		else if (!strcmp(a, "--attach") && nattach < IRN_MAX_LIST) {
+			json_t *ref = NULL;
+			if (forms_attach_ref(c, v, &ref) != 0) {
+				rc = 1;
+				goto out;
+			}
+			json_array_append_new(refs, ref);
+			attach[nattach++] = (char *)v;
+		} else {
 			fprintf(stderr, _("irnet-node report: unknown option %s (see --help)\n"), a);
 			goto out;
 		}
+	}
+	if (form && nattach) {
+		json_t *af = json_object_get(form, "attachment_files");
+		if (!json_is_array(af))
+			json_object_set_new(form, "attachment_files", af = json_array());
+		json_array_extend(af, refs);
 	}
 	if (form == NULL) {
 		fprintf(stderr, _("irnet-node report: give --form FILE or the field options (see --help)\n"));
@@ -267,6 +288,13 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 	}
 	const char *hex = json_string_value(json_object_get(resp, "message_id"));
 	rc = 0;
+	if (nattach && forms_attach_files(c, hex, attach, nattach, NULL, refs) != 0) {
+		fprintf(stderr, _("irnet-node report: the report %s is stored, but not all its files"
+				  " (send them with 'irnet-node attach --incident %s')\n"), hex, hex);
+		json_decref(resp);
+		rc = 1;
+		goto out;
+	}
 	if (wait > 0) {
 		rc = wait_receipt(c->home, hex, wait);
 		json_object_set_new(resp, "receipt", json_boolean(rc == 0));
@@ -283,6 +311,7 @@ node_cmd_report(irn_cli *c, int argc, char **argv)
 	}
 	json_decref(resp);
 out:
+	json_decref(refs);
 	json_decref(form);
 	json_decref(req);
 	return rc;
@@ -293,6 +322,7 @@ out:
 static const char message_help[] = N_(
 "usage: irnet-node message --kind KIND --text TEXT [--to LIST] [--count N]\n"
 "                          [--exercise] [--tlp clear|green|amber|red]\n"
+"       irnet-node message --kind KIND --payload-hex HEX|--payload-file FILE ...\n"
 "\n"
 "Sign and send messages of the kinds whose typed forms are still to come\n"
 "(progress-report, response-plan, direction-request, support-request,\n"
@@ -300,6 +330,9 @@ static const char message_help[] = N_(
 "with a text body. With --count N, N messages are signed and stored in one\n"
 "transaction; the command returns once all N are durable at this node and\n"
 "prints their ids, one per line (a JSON list with --json).\n"
+"--payload-hex and --payload-file send a typed payload (the encoded protobuf\n"
+"message of the kind, in hex or as a binary file; for tools and tests),\n"
+"checked like every receiver will.\n"
 "Exit status: 0 stored, 1 refused or failed, 2 usage error.\n");
 
 int
@@ -330,6 +363,26 @@ node_cmd_message(irn_cli *c, int argc, char **argv)
 		} else if (!strcmp(a, "--kind") || !strcmp(a, "--text") || !strcmp(a, "--to") ||
 			   !strcmp(a, "--person"))
 			json_object_set_new(req, a + 2, json_string(v));
+		else if (!strcmp(a, "--payload-hex")) {
+			json_object_set_new(req, "op", json_string("send-payload"));
+			json_object_set_new(req, "payload", json_string(v));
+		} else if (!strcmp(a, "--payload-file")) {
+			uint8_t *p = NULL;
+			size_t plen = 0;
+			char *hex = NULL;
+			if (irn_read_file(v, IRN_MAX_PAYLOAD, &p, &plen) != IRN_OK ||
+			    (hex = malloc(2 * plen + 1)) == NULL) {
+				fprintf(stderr, _("irnet-node message: cannot read %s (at most 192 KiB)\n"), v);
+				free(p);
+				json_decref(req);
+				return 1;
+			}
+			irn_hex(hex, p, plen);
+			free(p);
+			json_object_set_new(req, "op", json_string("send-payload"));
+			json_object_set_new(req, "payload", json_string(hex));
+			free(hex);
+		}
 		else {
 			fprintf(stderr, _("irnet-node message: unknown option %s (see --help)\n"), a);
 			json_decref(req);
@@ -949,9 +1002,12 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		return 1;
 	}
 	json_t *arr = json_array();
-	if (!c->json)
-		printf("%-32s %-9s %-22s %-20s %-8s %-12s %s\n", _("ID"), _("DIR"), _("FROM"), _("CATEGORY"),
-		       _("SEVERITY"), _("STATE"), _("SYSTEM"));
+	static const size_t w[] = { 32, 9, 22, 20, 8, 12, 0 }; /* display width (fold.h) */
+	if (!c->json) {
+		const char *head[] = { _("ID"), _("DIR"), _("FROM"), _("CATEGORY"), _("SEVERITY"),
+				       _("STATE"), _("SYSTEM") };
+		irn_fput_row(stdout, head, w, 7);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char hex[33], det[64];
 		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
@@ -973,12 +1029,14 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		} else {
 			const char *dir = (const char *)sqlite3_column_text(st, 2);
 			const char *sev = (const char *)sqlite3_column_text(st, 6);
-			printf("%-32s %-9s %-22s %-20s %-8s %-12s %s%s\n", hex,
-			       !strcmp(dir, "sent") ? _("sent") : _("received"),
-			       sqlite3_column_text(st, 1), cat ? cat : "?",
-			       sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
-			       sqlite3_column_text(st, 7), sqlite3_column_text(st, 3),
-			       ex ? _("  [EXERCISE]") : "");
+			char sys[600];
+			snprintf(sys, sizeof sys, "%s%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "",
+				 ex ? _("  [EXERCISE]") : "");
+			const char *row[] = { hex, !strcmp(dir, "sent") ? _("sent") : _("received"),
+					      (const char *)sqlite3_column_text(st, 1), cat ? cat : "?",
+					      sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
+					      (const char *)sqlite3_column_text(st, 7), sys };
+			irn_fput_row(stdout, row, w, 7);
 		}
 	}
 	return list_done(c, st, arr, &h);
@@ -1039,8 +1097,11 @@ lifecycle(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
 static void
 field(const char *label, const char *v)
 {
-	if (v && *v)
-		printf("  %-34s %s\n", label, v);
+	if (v && *v) {
+		fputs("  ", stdout); /* padded by display width, not bytes */
+		irn_fput_padded(stdout, label, 34);
+		printf(" %s\n", v);
+	}
 }
 
 int

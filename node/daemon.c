@@ -4,6 +4,7 @@
  * connection, its monitor and the local control socket. */
 #include "node.h"
 #include "rosterdelta.h"
+#include "forms.h"
 #include "authz.h"
 #include "crypto.h"
 #include "validate.h"
@@ -53,6 +54,7 @@ typedef struct node {
 	unsigned connections;
 	uint64_t seen_roster_idx;
 	bool in_batch, batch_failed;
+	bool replaying;           /* 'rebuild': derived tables from the ledger, no new events */
 	unsigned batch_stored, batch_receipts, batch_deliveries;
 } node;
 
@@ -90,12 +92,15 @@ node_schema(irn_ledger *l)
 		" payload BLOB NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		" time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);";
-	return irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
+	irn_err e = irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
+	return e == IRN_OK ? forms_schema(irn_ledger_db(l)) : e;
 }
 
 static void
 record_event(node *n, const char *member, const char *reason, const char *detail)
 {
+	if (n->replaying)
+		return; /* recorded when it first happened */
 	irn_security_event(member, reason, "%s", detail);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
@@ -234,6 +239,51 @@ check_broker_roster(node *n, uint64_t version, bool has_hash, const uint8_t *has
 	}
 }
 
+/* What a broker receipt for one of our messages changes in the derived
+ * tables: its broker position, and the incident it moves (at receipt time
+ * and in 'rebuild'). */
+static irn_err
+apply_receipt(node *n, const uint8_t message_id[IRN_MSGID_LEN], uint64_t broker_index,
+	      int64_t accepted_ms)
+{
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	sqlite3_stmt *st;
+	irn_err e = IRN_OK;
+	if (e == IRN_OK && sqlite3_prepare_v2(db,
+		"UPDATE incidents SET broker_index = ?, accepted_ms = ? WHERE message_id = ?",
+		-1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)broker_index);
+		sqlite3_bind_int64(st, 2, accepted_ms);
+		sqlite3_bind_blob(st, 3, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+	}
+	if (e == IRN_OK && sqlite3_prepare_v2(db,
+		"UPDATE transitions SET broker_index = ? WHERE message_id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)broker_index);
+		sqlite3_bind_blob(st, 2, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_finalize(st);
+		if (e == IRN_OK && sqlite3_changes(db) > 0) {
+			uint8_t inc[IRN_MSGID_LEN];
+			sqlite3_stmt *q;
+			bool found = false;
+			if (sqlite3_prepare_v2(db, "SELECT incident FROM transitions WHERE message_id = ?", -1,
+					       &q, NULL) == SQLITE_OK) {
+				sqlite3_bind_blob(q, 1, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
+				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == IRN_MSGID_LEN) {
+					memcpy(inc, sqlite3_column_blob(q, 0), IRN_MSGID_LEN);
+					found = true;
+				}
+				sqlite3_finalize(q);
+			}
+			if (found)
+				e = replay_incident(n, inc);
+		}
+	}
+	return e;
+}
+
 static void
 handle_receipt(node *n, const uint8_t *b, size_t len)
 {
@@ -292,38 +342,8 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 		e = irn_sqlite_err(sqlite3_step(st));
 		sqlite3_finalize(st);
 	}
-	if (e == IRN_OK && sqlite3_prepare_v2(db,
-		"UPDATE incidents SET broker_index = ?, accepted_ms = ? WHERE message_id = ?",
-		-1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->ledger_index);
-		sqlite3_bind_int64(st, 2, r->accepted_ms);
-		sqlite3_bind_blob(st, 3, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
-		e = irn_sqlite_err(sqlite3_step(st));
-		sqlite3_finalize(st);
-	}
-	if (e == IRN_OK && sqlite3_prepare_v2(db,
-		"UPDATE transitions SET broker_index = ? WHERE message_id = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->ledger_index);
-		sqlite3_bind_blob(st, 2, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
-		e = irn_sqlite_err(sqlite3_step(st));
-		sqlite3_finalize(st);
-		if (e == IRN_OK && sqlite3_changes(db) > 0) {
-			uint8_t inc[IRN_MSGID_LEN];
-			sqlite3_stmt *q;
-			bool found = false;
-			if (sqlite3_prepare_v2(db, "SELECT incident FROM transitions WHERE message_id = ?", -1,
-					       &q, NULL) == SQLITE_OK) {
-				sqlite3_bind_blob(q, 1, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
-				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == IRN_MSGID_LEN) {
-					memcpy(inc, sqlite3_column_blob(q, 0), IRN_MSGID_LEN);
-					found = true;
-				}
-				sqlite3_finalize(q);
-			}
-			if (found)
-				e = replay_incident(n, inc);
-		}
-	}
+	if (e == IRN_OK)
+		e = apply_receipt(n, r->message_id.data, r->ledger_index, r->accepted_ms);
 	if (e == IRN_OK) {
 		n->batch_receipts++;
 	} else {
@@ -642,6 +662,23 @@ derive_incident(node *n, const irn_msg *m, const uint8_t *payload, size_t plen, 
 	return irn_sqlite_err(rc);
 }
 
+/* Every derived table, from one verified message: at authoring, at
+ * delivery and in 'rebuild' (the same code, so a rebuilt state is the
+ * state the node had). content is the opened payload. */
+static irn_err
+derive_all(node *n, const irn_msg *m, const uint8_t *content, size_t clen, uint64_t idx,
+	   const char *direction, int64_t accepted_ms, uint64_t broker_index, uint32_t signer_roles)
+{
+	irn_err e = derive_incident(n, m, content, clen, idx, direction, accepted_ms, broker_index);
+	if (e == IRN_OK)
+		e = derive_transition(n, m, content, clen, signer_roles, broker_index);
+	if (e == IRN_OK)
+		e = derive_tasks(n, m, content, clen);
+	if (e == IRN_OK)
+		e = forms_derive(n->h, m, content, clen, idx);
+	return e;
+}
+
 /* Deliveries read in one poll round share one transaction (one fsync) and
  * one cumulative acknowledgement, sent only after the commit returned. */
 static bool
@@ -770,11 +807,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 	if (e == IRN_OK && plain)
 		e = keep_plaintext(n, m->h->message_id.data, plain, plain_len);
 	if (e == IRN_OK)
-		e = derive_incident(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index);
-	if (e == IRN_OK)
-		e = derive_transition(n, m, content, clen, signer_roles, d->ledger_index);
-	if (e == IRN_OK)
-		e = derive_tasks(n, m, content, clen);
+		e = derive_all(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index,
+			       signer_roles);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
@@ -1083,11 +1117,7 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	if (e == IRN_OK && h.tlp == IRNET__TLP__TLP_RED)
 		e = keep_plaintext(n, id, payload, plen);
 	if (e == IRN_OK)
-		e = derive_incident(n, chk, payload, plen, idx, "sent", 0, 0);
-	if (e == IRN_OK)
-		e = derive_transition(n, chk, payload, plen, chk->signer->roles, 0);
-	if (e == IRN_OK)
-		e = derive_tasks(n, chk, payload, plen);
+		e = derive_all(n, chk, payload, plen, idx, "sent", 0, 0, chk->signer->roles);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {
@@ -1432,6 +1462,157 @@ op_send(node *n, json_t *req, const char *account)
 		      n->h->cfg.report_to, (long)count);
 }
 
+/* A typed payload built by a command (profile, attachment chunk, end
+ * report ...): checked like every receiver will, signed and stored. */
+static json_t *
+op_send_payload(node *n, json_t *req, const char *account)
+{
+	const char *kname = json_string_value(json_object_get(req, "kind"));
+	const char *hex = json_string_value(json_object_get(req, "payload"));
+	int kind = kname ? irn_kind_parse(kname) : -1;
+	if (kind < 0 || kind == IRNET__KIND__KIND_INITIAL_REPORT || kind == IRNET__KIND__KIND_RECEIPT ||
+	    kind == IRNET__KIND__KIND_ERROR || kind == IRNET__KIND__KIND_CLASSIFICATION ||
+	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT ||
+	    kind == IRNET__KIND__KIND_TASKING || kind == IRNET__KIND__KIND_TASK_STATUS)
+		return ctl_error(_("this kind has its own command"));
+	size_t hl = hex ? strlen(hex) : 0;
+	if (hl == 0 || hl % 2 || hl / 2 > IRN_MAX_PAYLOAD)
+		return ctl_error(_("a payload (hex, at most 192 KiB) is required"));
+	uint8_t *p = malloc(hl / 2);
+	if (p == NULL)
+		return ctl_error(irn_strerror(IRN_ERR_NOMEM));
+	json_t *resp;
+	const char *why = NULL;
+	if (irn_unhex(p, hl / 2, hex) != IRN_OK)
+		why = _("the payload is not hex");
+	else
+		why = irn_payload_validate((unsigned)kind, p, hl / 2);
+	if (why)
+		resp = ctl_error(why);
+	else
+		resp = author(n, req, account, (unsigned)kind, p, hl / 2,
+			      kind == IRNET__KIND__KIND_PROFILE ? "role:coordinator,role:authority"
+								: n->h->cfg.report_to, 1);
+	free(p);
+	return resp;
+}
+
+/* 'irnet-node rebuild': drop the derived tables and replay the ledger in
+ * order through the same code that applied each entry when it came
+ * (derive_all, apply_receipt), in one transaction. Sealed (TLP:RED)
+ * payloads are opened again with this node's key; the opened copies are
+ * kept, so content sealed to a key rotated out stays readable. */
+static json_t *
+op_rebuild(node *n)
+{
+	sqlite3 *db = irn_ledger_db(n->h->ledger);
+	char err[256] = "";
+	irn_err e = irn_home_begin(n->h);
+	if (e != IRN_OK) {
+		snprintf(err, sizeof err, _("cannot start the rebuild: %s"), irn_strerror(e));
+		return ctl_error(err);
+	}
+	static const char *const core[] = { "incidents", "transitions", "tasks", NULL };
+	char sql[128];
+	for (size_t i = 0; e == IRN_OK && core[i]; i++) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s", core[i]);
+		e = irn_sqlite_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	}
+	for (size_t i = 0; e == IRN_OK && forms_derived_tables[i]; i++) {
+		snprintf(sql, sizeof sql, "DELETE FROM %s", forms_derived_tables[i]);
+		e = irn_sqlite_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+	}
+	sqlite3_stmt *st = NULL;
+	if (e == IRN_OK && sqlite3_prepare_v2(db, "SELECT idx, type, accepted_ms, roster_version, data,"
+					      " remote_index FROM ledger WHERE type IN (2, 3) ORDER BY idx",
+					      -1, &st, NULL) != SQLITE_OK)
+		e = IRN_ERR_DB;
+	json_int_t messages = 0, receipts = 0, unreadable = 0;
+	n->replaying = true;
+	while (e == IRN_OK && sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+		int type = sqlite3_column_int(st, 1);
+		int64_t at = sqlite3_column_int64(st, 2);
+		const uint8_t *data = sqlite3_column_blob(st, 4);
+		size_t len = (size_t)sqlite3_column_bytes(st, 4);
+		if (type == IRN_ENTRY_RECEIPT) {
+			Irnet__Envelope *env = irnet__envelope__unpack(NULL, len, data);
+			Irnet__Body *b = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
+			Irnet__Receipt *r = b ? irnet__receipt__unpack(NULL, b->payload.len, b->payload.data)
+					      : NULL;
+			if (r && r->message_id.len == IRN_MSGID_LEN) {
+				e = apply_receipt(n, r->message_id.data, r->ledger_index, r->accepted_ms);
+				receipts++;
+			}
+			if (r)
+				irnet__receipt__free_unpacked(r, NULL);
+			if (b)
+				irnet__body__free_unpacked(b, NULL);
+			if (env)
+				irnet__envelope__free_unpacked(env, NULL);
+			continue;
+		}
+		irn_roster *owned = NULL;
+		const irn_roster *ro = forms_roster_at(n->h, (uint64_t)sqlite3_column_int64(st, 3), &owned);
+		irn_msg *m = NULL;
+		irn_refusal why;
+		if (ro == NULL || irn_envelope_check(ro, n->h->cfg.network, data, len, NULL, 0, at, &m,
+						     &why) != 0) {
+			log_warn(_("rebuild: ledger entry %llu does not verify any more; skipped"),
+				 (unsigned long long)idx);
+			unreadable++;
+			irn_roster_free(&owned);
+			continue;
+		}
+		uint32_t roles = m->signer->roles;
+		uint8_t *plain = NULL;
+		size_t plain_len = 0;
+		const uint8_t *content = m->body->payload.data;
+		size_t clen = m->body->payload.len;
+		if (m->h->tlp == IRNET__TLP__TLP_RED) {
+			if (irn_unseal(n->h->keys, n->h->cfg.id, m->h->sender, m->h->message_id.data,
+				       content, clen, &plain, &plain_len) == IRN_OK)
+				e = keep_plaintext(n, m->h->message_id.data, plain, plain_len);
+			else
+				plain = forms_content(n->h, m, &plain_len); /* opened before */
+			content = plain;
+			clen = plain_len;
+			if (plain && irn_payload_validate(m->h->kind, plain, plain_len) != NULL)
+				content = NULL;
+		}
+		bool own = !strcmp(m->h->sender, n->h->cfg.id);
+		if (e == IRN_OK && content)
+			e = derive_all(n, m, content, clen, idx, own ? "sent" : "received", own ? 0 : at,
+				       own ? 0 : (uint64_t)sqlite3_column_int64(st, 5), roles);
+		else if (content == NULL)
+			unreadable++;
+		messages++;
+		if (plain) {
+			sodium_memzero(plain, plain_len);
+			free(plain);
+		}
+		irn_msg_free(&m);
+		irn_roster_free(&owned);
+	}
+	n->replaying = false;
+	sqlite3_finalize(st);
+	char hash[65] = "";
+	if (e == IRN_OK)
+		e = forms_state_hash(db, NULL, hash);
+	if (e == IRN_OK)
+		e = irn_ledger_commit(n->h->ledger);
+	else
+		irn_ledger_rollback(n->h->ledger);
+	if (e != IRN_OK) {
+		snprintf(err, sizeof err, _("rebuild failed, nothing changed: %s"), irn_strerror(e));
+		return ctl_error(err);
+	}
+	log_info("rebuilt the derived tables from the ledger: %lld messages, %lld receipts, state %s",
+		 (long long)messages, (long long)receipts, hash);
+	return json_pack("{s:b,s:I,s:I,s:I,s:s}", "ok", 1, "messages", messages, "receipts", receipts,
+			 "unreadable", unreadable, "state_hash", hash);
+}
+
 static json_t *
 op_status(node *n)
 {
@@ -1708,6 +1889,10 @@ ctl_handle(node *n)
 		resp = op_task_status(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
+	else if (!strcmp(op, "send-payload"))
+		resp = op_send_payload(n, req, account);
+	else if (!strcmp(op, "rebuild"))
+		resp = op_rebuild(n);
 	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events") ||
 		 !strcmp(op, "audit")) {
 		resp = op_query(n, req, fd);

@@ -1,5 +1,6 @@
 /* irnet-node - command line. */
 #include "node.h"
+#include "forms.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,14 @@ usage(FILE *f)
 		"  due [--days N]        what is overdue or due soon (reports, tasks, Form 05)\n"
 		"  incidents             list incidents reported and received\n"
 		"  show ID               one report as the official form, with its signature\n"
+		"  form ID [--lang en]   any message as its official form (vi/en), signature checked\n"
+		"  periodic --from --to  Form 05 periodic report (text, JSON, CSV); drills excluded\n"
+		"  profile set|show      Forms 01/02: this member's profile and 24/7 contacts\n"
+		"  attach --incident ID FILE...   send files (chunked, hashed, stored inert)\n"
+		"  attachment ID|HASH --out FILE  export an attachment's original bytes\n"
+		"  search TEXT           incidents by text, with or without Vietnamese diacritics\n"
+		"  rebuild               rebuild the derived tables from the ledger (daemon)\n"
+		"  state-hash [ID]       hash of the incidents' derived state, to compare nodes\n"
 		"  outbox                messages signed here and their delivery state\n"
 		"  delivery ID           where a message stands with each recipient\n"
 		"  members               who is online (coordinators; asks the broker)\n"
@@ -110,6 +119,22 @@ main(int argc, char **argv)
 		return node_cmd_incidents(&c, argc, argv);
 	if (!strcmp(cmd, "show"))
 		return node_cmd_show(&c, argc, argv);
+	if (!strcmp(cmd, "form"))
+		return node_cmd_form(&c, argc, argv);
+	if (!strcmp(cmd, "periodic"))
+		return node_cmd_periodic(&c, argc, argv);
+	if (!strcmp(cmd, "profile"))
+		return node_cmd_profile(&c, argc, argv);
+	if (!strcmp(cmd, "attach"))
+		return node_cmd_attach(&c, argc, argv);
+	if (!strcmp(cmd, "attachment"))
+		return node_cmd_attachment(&c, argc, argv);
+	if (!strcmp(cmd, "search"))
+		return node_cmd_search(&c, argc, argv);
+	if (!strcmp(cmd, "rebuild"))
+		return node_cmd_rebuild(&c, argc, argv);
+	if (!strcmp(cmd, "state-hash"))
+		return node_cmd_state_hash(&c, argc, argv);
 	if (!strcmp(cmd, "outbox"))
 		return node_cmd_outbox(&c, argc, argv);
 	if (!strcmp(cmd, "events"))

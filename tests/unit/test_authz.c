@@ -152,6 +152,43 @@ payload_for(unsigned kind, size_t *len)
 		Irnet__ErrorReply e = IRNET__ERROR_REPLY__INIT;
 		e.code = 6;
 		*len = irnet__error_reply__pack(&e, b);
+	} else if (kind == IRNET__KIND__KIND_END_REPORT) {
+		uint8_t inc[IRN_MSGID_LEN] = { 7 };
+		Irnet__IncidentRef ref = IRNET__INCIDENT_REF__INIT;
+		ref.incident.data = inc;
+		ref.incident.len = sizeof inc;
+		ref.reporter = (char *)ids[1];
+		Irnet__EndReport r = IRNET__END_REPORT__INIT;
+		r.ref = &ref;
+		r.initial_reported_ms = 1;
+		r.outcome = (char *)"Đã khôi phục dịch vụ";
+		r.handling = IRNET__HANDLING__HANDLING_SELF;
+		r.ended_ms = 2;
+		*len = irnet__end_report__pack(&r, b);
+	} else if (kind == IRNET__KIND__KIND_PROFILE) {
+		Irnet__Contact org = IRNET__CONTACT__INIT, pri = IRNET__CONTACT__INIT, bak = IRNET__CONTACT__INIT;
+		org.name = (char *)"Sở Y tế";
+		pri.name = (char *)"Nguyễn Văn An";
+		pri.phone = (char *)"0905 111 222";
+		bak.name = (char *)"Lê Thị Cúc";
+		bak.phone = (char *)"0905 333 444";
+		Irnet__MemberProfile m = IRNET__MEMBER_PROFILE__INIT;
+		m.organisation = &org;
+		m.primary = &pri;
+		m.backup = &bak;
+		m.effective_ms = 1;
+		*len = irnet__member_profile__pack(&m, b);
+	} else if (kind == IRNET__KIND__KIND_ATTACHMENT) {
+		uint8_t hash[IRN_HASH_LEN] = { 9 }, data[16] = { 1 };
+		Irnet__AttachmentChunk c = IRNET__ATTACHMENT_CHUNK__INIT;
+		c.hash.data = hash;
+		c.hash.len = sizeof hash;
+		c.name = (char *)"log.txt";
+		c.size = sizeof data;
+		c.count = 1;
+		c.data.data = data;
+		c.data.len = sizeof data;
+		*len = irnet__attachment_chunk__pack(&c, b);
 	} else {
 		static const char text[] = "Nội dung kiểm thử";
 		memcpy(b, text, sizeof text - 1);
