@@ -2,6 +2,7 @@
 #include "envelope.h"
 #include "authz.h"
 #include "crypto.h"
+#include "payloads.h"
 #include "report.h"
 #include "seal.h"
 #include "canon.h"
@@ -174,8 +175,10 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		return why;
 	}
 	default:
-		/* Kinds whose payload schema comes with the workflow (issue 5):
-		 * until then the payload must be valid multi-line text. */
+		if (irn_typed_kind(kind))
+			return irn_typed_validate(kind, p, len);
+		/* Notes (and kinds whose schema lives elsewhere): the payload
+		 * must be valid multi-line text. */
 		return len == 0 ? NULL
 				: irn_text_check((const char *)p, len, IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE);
 	}

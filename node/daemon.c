@@ -7,6 +7,7 @@
 #include "crypto.h"
 #include "validate.h"
 #include "envelope.h"
+#include "flow.h"
 #include "report.h"
 #include "seal.h"
 #include "workflow.h"
@@ -88,7 +89,8 @@ node_schema(irn_ledger *l)
 		" payload BLOB NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		" time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);";
-	return irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
+	irn_err e = irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
+	return e == IRN_OK ? flow_schema(l) : e;
 }
 
 static void
@@ -406,7 +408,7 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	sqlite3_stmt *st, *up;
 	if (sqlite3_prepare_v2(db, "SELECT message_id, reporter, sender, sender_roles, from_state,"
-			       " to_state, severity, reason, merged_into FROM transitions"
+			       " to_state, severity, reason, merged_into, kind FROM transitions"
 			       " WHERE incident = ? AND broker_index IS NOT NULL ORDER BY broker_index",
 			       -1, &st, NULL) != SQLITE_OK)
 		return IRN_ERR_DB;
@@ -429,19 +431,29 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	}
 	unsigned state = IRNET__INCIDENT_STATE__STATE_REPORTED;
 	char sev[16] = "", by[IRN_MAX_ID + 1] = "", reason[512] = "";
-	uint8_t merged[IRN_MSGID_LEN];
-	bool has_merged = false;
+	uint8_t merged[IRN_MSGID_LEN], end_report[IRN_MSGID_LEN];
+	bool has_merged = false, has_end = false;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		unsigned from = (unsigned)sqlite3_column_int(st, 4), to = (unsigned)sqlite3_column_int(st, 5);
 		const char *reporter = (const char *)sqlite3_column_text(st, 1);
 		const char *sender = (const char *)sqlite3_column_text(st, 2);
-		const char *why = from != state ? "the incident is no longer in the state it names"
-				  : reporter == NULL || strcmp(reporter, real_reporter) != 0
-					? "the transition names another reporter than the report's"
-					: irn_transition_allowed(from, to,
-								 (uint32_t)sqlite3_column_int64(st, 3),
-								 sender && !strcmp(real_reporter, sender));
-		if (why == NULL) {
+		uint32_t roles = (uint32_t)sqlite3_column_int64(st, 3);
+		bool is_end = sqlite3_column_int(st, 9) == IRNET__KIND__KIND_END_REPORT;
+		const char *why = reporter == NULL || strcmp(reporter, real_reporter) != 0
+					  ? "the transition names another reporter than the report's"
+				  : is_end ? flow_end_report_allowed(state, roles, sender && !strcmp(real_reporter, sender))
+				  : from != state ? "the incident is no longer in the state it names"
+				  : to == IRNET__INCIDENT_STATE__STATE_CLOSED && !has_end
+					? "closing needs the end-of-response report (Form 04), which this node does not hold"
+					: irn_transition_allowed(from, to, roles, sender && !strcmp(real_reporter, sender));
+		if (why == NULL && is_end) {
+			/* Form 04: the incident is resolved; a later close needs it */
+			state = IRNET__INCIDENT_STATE__STATE_RESOLVED;
+			has_end = true;
+			memcpy(end_report, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
+		} else if (why == NULL) {
+			if (to == IRNET__INCIDENT_STATE__STATE_RESPONDING)
+				has_end = false; /* reopened: a new end report is due */
 			state = to;
 			if (to == IRNET__INCIDENT_STATE__STATE_CLASSIFIED) {
 				snprintf(sev, sizeof sev, "%s", sqlite3_column_int(st, 6) == 2 ? "serious" : "normal");
@@ -466,8 +478,8 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
 	if (sqlite3_prepare_v2(db, "UPDATE incidents SET state = ?, decided_severity = ?, decided_by = ?,"
-			       " decided_reason = ?, merged_into = ? WHERE message_id = ?", -1, &up,
-			       NULL) != SQLITE_OK)
+			       " decided_reason = ?, merged_into = ?, end_report = ? WHERE message_id = ?",
+			       -1, &up, NULL) != SQLITE_OK)
 		return IRN_ERR_DB;
 	sqlite3_bind_text(up, 1, irn_state_name(state), -1, SQLITE_STATIC);
 	if (sev[0]) {
@@ -477,7 +489,9 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	}
 	if (has_merged)
 		sqlite3_bind_blob(up, 5, merged, IRN_MSGID_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(up, 6, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	if (has_end)
+		sqlite3_bind_blob(up, 6, end_report, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(up, 7, incident, IRN_MSGID_LEN, SQLITE_STATIC);
 	int rc = sqlite3_step(up);
 	sqlite3_finalize(up);
 	return irn_sqlite_err(rc);
@@ -761,6 +775,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 	if (e == IRN_OK)
 		e = derive_tasks(n, m, content, clen);
 	if (e == IRN_OK)
+		e = flow_derive(n, m, content, clen, signer_roles, d->ledger_index, false, NULL, 0);
+	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
 		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
@@ -957,8 +973,7 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	   uint8_t id[IRN_MSGID_LEN], uint8_t **env, size_t *elen, char *err, size_t errsz)
 {
 	Irnet__Header h;
-	irn_header_fill(&h, id, n->h->cfg.id, kind, n->next_seq,
-			json_is_true(json_object_get(req, "exercise")));
+	irn_header_fill(&h, id, n->h->cfg.id, kind, n->next_seq, flow_exercise(n->h, req));
 	h.created_ms = now;
 	h.to_members = members;
 	h.n_to_members = nm;
@@ -1047,6 +1062,8 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 		e = derive_transition(n, chk, payload, plen, chk->signer->roles, 0);
 	if (e == IRN_OK)
 		e = derive_tasks(n, chk, payload, plen);
+	if (e == IRN_OK)
+		e = flow_derive(n, chk, payload, plen, chk->signer->roles, 0, true, err, errsz);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {
@@ -1239,6 +1256,8 @@ op_transition(node *n, json_t *req, const char *account)
 	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
 	bad = self ? irn_transition_allowed(t.from_state, t.to_state, self->roles, !strcmp(reporter, self->id))
 		   : "not in the roster";
+	if (bad == NULL && t.to_state == IRNET__INCIDENT_STATE__STATE_CLOSED)
+		bad = flow_close_refusal(n->h, inc);
 	if (bad) {
 		char err[256];
 		snprintf(err, sizeof err, _("refused: %s -> %s: %s"), irn_state_name(t.from_state),
@@ -1620,6 +1639,8 @@ ctl_handle(node *n)
 		resp = op_task_status(n, req, account);
 	else if (!strcmp(op, "status"))
 		resp = op_status(n);
+	else if ((resp = flow_op(n, op, req, account)) != NULL)
+		;
 	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events")) {
 		resp = op_query(n, req, fd);
 		if (resp == NULL) { /* the answer comes from the broker later */
@@ -1813,6 +1834,7 @@ node_daemon_run(irn_home *h)
 				dealer_handle(&n);
 			}
 		end_batch(&n);
+		flow_send_acks(&n); /* acknowledgements of what was just committed */
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_handle(&n);
 		expire_queries(&n);
@@ -1852,3 +1874,25 @@ node_daemon_run(irn_home *h)
 	zmq_ctx_term(n.ctx);
 	return 0;
 }
+
+/* ---- for node/flow.c ---- */
+
+irn_home *nd_home(node *n) { return n->h; }
+
+json_t *
+nd_author(node *n, json_t *req, const char *account, unsigned kind, const uint8_t *payload,
+	  size_t plen, const char *default_to)
+{
+	return author(n, req, account, kind, payload, plen, default_to, 1);
+}
+
+json_t *nd_ctl_error(const char *msg) { return ctl_error(msg); }
+void nd_record_event(node *n, const char *member, const char *reason, const char *detail)
+{
+	record_event(n, member, reason, detail);
+}
+irn_err nd_replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
+{
+	return replay_incident(n, incident);
+}
+const char *nd_account(void) { return account_name(); }

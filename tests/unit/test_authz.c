@@ -29,7 +29,7 @@ static const struct {
 	{ 3, "owc", "wcsn" },           /* response-plan */
 	{ 4, "owc", "wcsn" },           /* direction-request */
 	{ 5, "owc", "wcsn" },           /* support-request */
-	{ 6, "owc", "wcsn" },           /* end-report */
+	{ 6, "owc", "owcsn" },          /* end-report */
 	{ 10, "csn", "owcrsn" },        /* classification */
 	{ 11, "cn", "owcrsn" },         /* tasking */
 	{ 12, "row", "wcsn" },          /* task-status */
