@@ -3,6 +3,8 @@
 #include "node.h"
 #include "authz.h"
 #include "envelope.h"
+#include "flow.h"
+#include "payloads.h"
 #include "keys.h"
 #include "report.h"
 #include "workflow.h"
@@ -717,10 +719,11 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 		if (sqlite3_column_text(st, 8))
 			json_object_set_new(o, "note", json_string((const char *)sqlite3_column_text(st, 8)));
 		if (!c->json)
-			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s\n", sqlite3_column_text(st, 0),
+			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s%s\n", sqlite3_column_text(st, 0),
 			       sqlite3_column_int(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 4),
 			       _(irn_task_state_name(state)), dl, sqlite3_column_text(st, 5),
-			       overdue ? _("  OVERDUE") : "");
+			       overdue ? _("  OVERDUE") : "",
+			       sqlite3_column_int(st, 9) ? "  " FLOW_EXERCISE_MARK : "");
 		json_array_append_new(arr, o);
 	}
 	return list_done(c, st, arr, &h);
@@ -791,7 +794,7 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
 			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
 			snprintf(d.detail, sizeof d.detail, "%s%s", (const char *)sqlite3_column_text(st, 2),
-				 sqlite3_column_int(st, 7) ? " [EXERCISE]" : "");
+				 sqlite3_column_int(st, 7) ? " " FLOW_EXERCISE_MARK : "");
 			const char *state = (const char *)sqlite3_column_text(st, 3);
 			if (state && !strcmp(state, "reported")) {
 				d.what = N_("acknowledge report");
@@ -806,6 +809,22 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 				d.due_ms = det + (int64_t)cf->due_notify_days * 86400000;
 				due_add(arr, now, soon, &d, cf->timezone, c->json);
 			}
+		}
+		sqlite3_finalize(st);
+	}
+	/* our messages that expected recipients have not acknowledged */
+	if (sqlite3_prepare_v2(db, "SELECT lower(hex(message_id)), member, kind, created_ms, exercise"
+			       " FROM expected_acks WHERE expected = 1 AND acked_ms IS NULL", -1, &st,
+			       NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			due_item d = { .what = N_("acknowledgement of our message") };
+			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
+			const char *k = irn_kind_name((unsigned)sqlite3_column_int(st, 2));
+			snprintf(d.detail, sizeof d.detail, "%s%s", k ? k : "?",
+				 sqlite3_column_int(st, 4) ? " " FLOW_EXERCISE_MARK : "");
+			d.due_ms = sqlite3_column_int64(st, 3) + (int64_t)cf->due_ack_minutes * 60000;
+			due_add(arr, now, soon, &d, cf->timezone, c->json);
 		}
 		sqlite3_finalize(st);
 	}
@@ -978,7 +997,7 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 			       sqlite3_column_text(st, 1), cat ? cat : "?",
 			       sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
 			       sqlite3_column_text(st, 7), sqlite3_column_text(st, 3),
-			       ex ? _("  [EXERCISE]") : "");
+			       ex ? "  " FLOW_EXERCISE_MARK : "");
 		}
 	}
 	return list_done(c, st, arr, &h);
@@ -1026,11 +1045,39 @@ lifecycle(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
 			json_object_set_new(t, "reason", json_string((const char *)sqlite3_column_text(st, 3)));
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			json_object_set_new(t, "severity", json_string(sqlite3_column_int(st, 4) == 2 ? "serious" : "normal"));
+		if (sqlite3_column_int(st, 1) == 0) { /* an end report (Form 04), not a Transition */
+			json_object_set_new(t, "end_report", json_true());
+			json_object_set_new(t, "from", json_string("end-report"));
+		}
 		if (sqlite3_column_type(st, 8) == SQLITE_NULL)
 			json_object_set_new(t, "pending", json_true());
 		else if (!sqlite3_column_int(st, 6))
 			json_object_set_new(t, "refusal", json_string((const char *)sqlite3_column_text(st, 7)));
 		json_array_append_new(arr, t);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+/* For a message this node signed: who acknowledged it, who not yet. */
+static json_t *
+show_acks(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT member, acked_ms, expected FROM expected_acks"
+			       " WHERE message_id = ? ORDER BY member", -1, &st, NULL) != SQLITE_OK)
+		return arr;
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s,s:b}", "member", sqlite3_column_text(st, 0), "expected",
+				      sqlite3_column_int(st, 2));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			char t[64];
+			irn_fmt_time(t, sizeof t, sqlite3_column_int64(st, 1), h->cfg.timezone);
+			json_object_set_new(o, "acked_at", json_string(t));
+		}
+		json_array_append_new(arr, o);
 	}
 	sqlite3_finalize(st);
 	return arr;
@@ -1110,6 +1157,23 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 	}
 	json_t *form = content && m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
 			       ? irn_report_to_json(content, clen) : NULL;
+	json_t *typed = content && irn_typed_kind(m->h->kind) ? irn_typed_to_json(m->h->kind, content, clen)
+							       : NULL;
+	json_t *acks = show_acks(h, m->h->message_id.data);
+	const char *state = NULL;
+	char state_buf[32] = "";
+	{
+		sqlite3_stmt *ss;
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT state FROM incidents WHERE message_id = ?",
+				       -1, &ss, NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(ss, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			if (sqlite3_step(ss) == SQLITE_ROW && sqlite3_column_text(ss, 0)) {
+				snprintf(state_buf, sizeof state_buf, "%s", (const char *)sqlite3_column_text(ss, 0));
+				state = state_buf;
+			}
+			sqlite3_finalize(ss);
+		}
+	}
 	json_t *life = lifecycle(h, m->h->message_id.data);
 	char fp[48], hex[33], created[64], accepted[64];
 	irn_fingerprint(fp, m->signer->sign_pk);
@@ -1132,17 +1196,45 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		json_object_set_new(o, "tlp", json_string(tlps[m->h->tlp <= 3 ? m->h->tlp : 2]));
 		if (form)
 			json_object_set(o, "form", form);
+		if (typed)
+			json_object_set(o, "payload", typed);
+		if (state)
+			json_object_set_new(o, "state", json_string(state));
+		if (json_array_size(acks))
+			json_object_set(o, "acks", acks);
 		json_object_set(o, "lifecycle", life);
 		print_json(o);
 		json_decref(o);
 	} else {
 		if (m->h->exercise)
-			printf("%s\n", _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
+			printf("%s %s\n", FLOW_EXERCISE_MARK, _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
 		if (red)
 			printf("%s\n", content ? _("TLP:RED - confidential: for the named recipients only")
 						: _("TLP:RED - sealed to other members: not readable here"));
-		printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
+		if (m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT)
+			printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
+		else
+			printf("%s: %s\n", _("MESSAGE"), irn_kind_name(m->h->kind));
 		field(_("Message id:"), hex);
+		field(_("State:"), state);
+		const char *key;
+		json_t *v;
+		json_object_foreach(typed, key, v) {
+			char lbl[64], num[32];
+			snprintf(lbl, sizeof lbl, "%s:", key);
+			if (json_is_string(v))
+				field(lbl, json_string_value(v));
+			else if (json_is_integer(v) || json_is_boolean(v)) {
+				snprintf(num, sizeof num, "%s", json_is_true(v) ? _("yes") : json_is_false(v) ? _("no") : "");
+				if (json_is_integer(v))
+					snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+				field(lbl, num);
+			} else if (json_array_size(v)) {
+				char *d = json_dumps(v, JSON_COMPACT);
+				field(lbl, d);
+				free(d);
+			}
+		}
 		if (form) {
 			json_t *org = json_object_get(form, "organisation");
 			json_t *ct = json_object_get(form, "contact");
@@ -1204,6 +1296,17 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			       refused ? _("  REFUSED: ") : "", refused ? refused : "");
 		}
 	}
+	if (!c->json && json_array_size(acks)) {
+		printf("%s\n", _("ACKNOWLEDGEMENTS"));
+		size_t i;
+		json_t *a;
+		json_array_foreach(acks, i, a) {
+			const char *at = json_string_value(json_object_get(a, "acked_at"));
+			printf("  %-30s %s\n", json_string_value(json_object_get(a, "member")), at ? at : _("NOT YET"));
+		}
+	}
+	json_decref(acks);
+	json_decref(typed);
 	json_decref(life);
 	json_decref(form);
 	if (opened) {

@@ -1169,7 +1169,7 @@ op_report(node *n, json_t *req, const char *account)
 				 sizeof err) != IRN_OK)
 		return ctl_error(err);
 	json_t *resp = author(n, req, account, IRNET__KIND__KIND_INITIAL_REPORT, payload, plen,
-			      n->h->cfg.report_to, 1);
+			      flow_route(n->h, IRNET__KIND__KIND_INITIAL_REPORT), 1);
 	free(payload);
 	return resp;
 }
@@ -1407,7 +1407,7 @@ op_send(node *n, json_t *req, const char *account)
 	if (why)
 		return ctl_error(why);
 	return author(n, req, account, (unsigned)kind, (const uint8_t *)text, strlen(text),
-		      n->h->cfg.report_to, (long)count);
+		      flow_route(n->h, (unsigned)kind), (long)count);
 }
 
 static json_t *

@@ -567,10 +567,10 @@ may_receive(const irn_roster *r, unsigned kind, const char *token)
 }
 
 /* The built-in routing of the plan (PRODUCT.md "Reporting flow"). */
-static const char *
-default_route(irn_home *h, unsigned kind)
+const char *
+flow_route(irn_home *h, unsigned kind)
 {
-	if (h->cfg.route[kind][0])
+	if (kind < IRN_ROUTE_KINDS && h->cfg.route[kind][0])
 		return h->cfg.route[kind];
 	if (kind == K(INITIAL_REPORT) || kind == K(NOTE))
 		return h->cfg.report_to;
@@ -705,7 +705,7 @@ op_typed(struct node *n, json_t *req, const char *account)
 	 * for an end report, every participant of the initial report too */
 	char to[2048] = "";
 	const char *given = json_string_value(json_object_get(req, "to"));
-	add_tokens(to, sizeof to, given ? given : default_route(h, (unsigned)kind), h->cfg.id,
+	add_tokens(to, sizeof to, given ? given : flow_route(h, (unsigned)kind), h->cfg.id,
 		   has_inc && may_receive(h->roster, (unsigned)kind, reporter) ? reporter : NULL);
 	if (has_inc && !given && may_receive(h->roster, (unsigned)kind, reporter))
 		add_tokens(to, sizeof to, reporter, h->cfg.id, reporter);

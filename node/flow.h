@@ -26,6 +26,9 @@ irn_err flow_derive(struct node *n, const irn_msg *m, const uint8_t *payload, si
 const char *flow_end_report_allowed(unsigned state, uint32_t roles, bool is_reporter);
 /* Closing needs the end report (PRODUCT.md rule 5): NULL if this node holds it. */
 const char *flow_close_refusal(irn_home *h, const uint8_t incident[IRN_MSGID_LEN]);
+/* Default recipients of a kind: route.KIND in irnet.conf, else report_to
+ * (initial reports, notes), else the plan's flow for this member's role. */
+const char *flow_route(irn_home *h, unsigned kind);
 /* A control request of the workflow; NULL if op is not one of them. */
 json_t *flow_op(struct node *n, const char *op, json_t *req, const char *account);
 /* Sign and queue the acknowledgements owed for committed deliveries. */
