@@ -666,7 +666,8 @@ irn_typed_to_json(unsigned kind, const uint8_t *p, size_t len)
 			json_object_set_new(o, "damage_vnd", json_integer((json_int_t)r->damage_vnd));
 		set_str(o, "lessons", r->lessons);
 		set_str(o, "handling", irn_handling_name(r->handling));
-		json_object_set_new(o, "national_help_requested", json_boolean(r->national_help_requested));
+		if (r->has_national_help_requested)
+			json_object_set_new(o, "national_help_requested", json_boolean(r->national_help_requested));
 		set_time(o, "ended_at", true, r->ended_ms);
 		json_t *a = json_array();
 		for (size_t i = 0; i < r->n_attachments; i++) {
@@ -698,7 +699,8 @@ irn_typed_to_json(unsigned kind, const uint8_t *p, size_t len)
 		json_object_set_new(o, "message_id", json_string(hex));
 		set_str(o, "sender", r->sender);
 		set_str(o, "note", r->note);
-		json_object_set_new(o, "by_person", json_boolean(r->by_person));
+		if (r->has_by_person)
+			json_object_set_new(o, "by_person", json_boolean(r->by_person));
 		irnet__acknowledgement__free_unpacked(r, NULL);
 		break;
 	}
