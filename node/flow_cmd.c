@@ -22,21 +22,21 @@ typedef struct typed_cmd {
 	const opt *opts;
 } typed_cmd;
 
-#define COMMON_HELP                                                                           \
-	"Common options:\n"                                                                   \
-	"  --form FILE        the form as JSON (docs/FORMS.md); options override it\n"        \
-	"  --to LIST          recipients: member ids and role:NAME, comma-separated;\n"       \
-	"                     default: route.KIND in irnet.conf, else the plan's flow\n"     \
-	"                     (docs/CONFIG.md)\n"                                             \
-	"  --person NAME      the authorised person who signs (default: person in\n"         \
-	"                     irnet.conf); the OS account is recorded as well\n"              \
-	"  --exercise         mark it as drill traffic (also while 'drill start' runs)\n"     \
-	"  --tlp LEVEL        clear, green, amber (default) or red (sealed)\n"                \
-	"\n"                                                                                  \
-	"INCIDENT is the initial report's id or a unique prefix (see 'incidents').\n"         \
-	"Every receiver verifies the message and acknowledges it at once; see\n"              \
-	"'irnet-node acks ID'. Prints the new message id ('--json': the daemon's reply).\n"   \
-	"Exit status: 0 signed and stored, 1 refused or failed, 2 usage error.\n"
+static const char common_help[] = N_(
+"Common options:\n"
+"  --form FILE        the form as JSON (docs/FORMS.md); options override it\n"
+"  --to LIST          recipients: member ids and role:NAME, comma-separated;\n"
+"                     default: route.KIND in irnet.conf, else the plan's flow\n"
+"                     (docs/CONFIG.md)\n"
+"  --person NAME      the authorised person who signs (default: person in\n"
+"                     irnet.conf); the OS account is recorded as well\n"
+"  --exercise         mark it as drill traffic (also while 'drill start' runs)\n"
+"  --tlp LEVEL        clear, green, amber (default) or red (sealed)\n"
+"\n"
+"INCIDENT is the initial report's id or a unique prefix (see 'incidents').\n"
+"Every receiver verifies the message and acknowledges it at once; see\n"
+"'irnet-node acks ID'. Prints the new message id ('--json': the daemon's reply).\n"
+"Exit status: 0 signed and stored, 1 refused or failed, 2 usage error.\n");
 
 static const opt progress_opts[] = {
 	{ "--summary", "summary", O_STR }, { "--actions", "actions_taken", O_STR },
@@ -78,7 +78,7 @@ static const typed_cmd cmds[] = {
 "  --next TEXT        next steps\n"
 "  --percent N        how far the response is, 0 to 100\n"
 "  --contained        the spread has been stopped\n"
-"\n" COMMON_HELP), progress_opts },
+"\n"), progress_opts },
 	{ "plan", "response-plan", true, N_(
 "usage: irnet-node plan INCIDENT --objective TEXT [--step 'ACTION[|ASSIGNEE[|DUE]]']...\n"
 "                       [--resources TEXT] [--support-needed TEXT] [common options]\n"
@@ -91,7 +91,7 @@ static const typed_cmd cmds[] = {
 "  --step SPEC        a step, in order: ACTION, or ACTION|ASSIGNEE|DUE\n"
 "  --resources TEXT   own forces and means committed\n"
 "  --support-needed TEXT  what must come from outside\n"
-"\n" COMMON_HELP), plan_opts },
+"\n"), plan_opts },
 	{ "direction", "direction-request", true, N_(
 "usage: irnet-node direction INCIDENT --question TEXT [--option TEXT]...\n"
 "                            [--needed-by TIME] [common options]\n"
@@ -103,7 +103,7 @@ static const typed_cmd cmds[] = {
 "  --question TEXT    the decision asked for (required)\n"
 "  --option TEXT      one option considered (repeat for each)\n"
 "  --needed-by TIME   when the decision is needed (RFC 3339)\n"
-"\n" COMMON_HELP), direction_opts },
+"\n"), direction_opts },
 	{ "support", "support-request", true, N_(
 "usage: irnet-node support INCIDENT --needed TEXT --from SOURCE [--needed-by TIME]\n"
 "                          [--reason TEXT] [common options]\n"
@@ -115,7 +115,7 @@ static const typed_cmd cmds[] = {
 "  --from SOURCE      provincial, national, foreign or other (required)\n"
 "  --needed-by TIME   when it is needed (RFC 3339)\n"
 "  --reason TEXT      why own forces are not enough\n"
-"\n" COMMON_HELP), support_opts },
+"\n"), support_opts },
 	{ "end-report", "end-report", true, N_(
 "usage: irnet-node end-report INCIDENT --outcome TEXT --handling HOW [--cause TEXT]\n"
 "                             [--damage TEXT] [--damage-vnd N] [--lessons TEXT]\n"
@@ -137,7 +137,7 @@ static const typed_cmd cmds[] = {
 "  --lessons TEXT     lessons learned\n"
 "  --national-help    national help was requested\n"
 "  --ended-at TIME    when the response ended (RFC 3339; default now)\n"
-"\n" COMMON_HELP), end_opts },
+"\n"), end_opts },
 	{ "alert", "alert", false, N_(
 "usage: irnet-node alert --level LEVEL --title TEXT --text TEXT [--incident ID]\n"
 "                        [--valid-until TIME] [--indicator X]... [--to LIST]\n"
@@ -154,7 +154,7 @@ static const typed_cmd cmds[] = {
 "  --incident ID      the incident it is about, if any\n"
 "  --valid-until TIME until when it applies (RFC 3339)\n"
 "  --indicator X      an IP address, domain, hash or CVE id (repeat)\n"
-"\n" COMMON_HELP), alert_opts },
+"\n"), alert_opts },
 };
 
 /* An incident this node holds (as a report, or through a task): full id
@@ -278,7 +278,9 @@ common_opt(json_t *req, int argc, char **argv, int *i, const char *cmd)
 static int
 typed_command(irn_cli *c, const typed_cmd *tc, int argc, char **argv)
 {
-	if (irn_cli_wants_help(argc, argv, _(tc->help)))
+	char help[8192];
+	snprintf(help, sizeof help, "%s%s", _(tc->help), _(common_help));
+	if (irn_cli_wants_help(argc, argv, help))
 		return 0;
 	int i = 1;
 	char id[33];
@@ -582,7 +584,7 @@ node_cmd_drill(irn_cli *c, int argc, char **argv)
 		  "\n"
 		  "Run a drill (plan II.5.a) on the real network. While a drill runs at this\n"
 		  "node, every message it signs carries the exercise flag (header.exercise),\n"
-		  "end to end: every node shows such traffic marked " FLOW_EXERCISE_MARK ",\n"
+		  "end to end: every node shows such traffic marked [DIỄN TẬP / EXERCISE],\n"
 		  "and incidents and tasks from it are marked so statistics (Form 05) leave\n"
 		  "them out. Acknowledgements always carry the flag of what they acknowledge.\n"
 		  "The flag is kept in the node database, so it survives a restart.\n"
