@@ -612,9 +612,12 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 	if (irn_cli_wants_help(argc, argv,
 		_("usage: irnet-node task INCIDENT --assign MEMBER --deadline TIME --instructions TEXT\n"
 		  "                       [--assign ... --deadline ... --instructions ...]...\n"
+		  "                       [--person NAME] [--exercise]\n"
 		  "A coordination order (Form 06): assign named members to response tasks with\n"
 		  "a deadline (RFC 3339). Tasks are numbered in the order given. Each assignee\n"
-		  "answers with 'task-status'; 'tasks' shows where every task stands.\n")))
+		  "answers with 'task-status'; 'tasks' shows where every task stands.\n"
+		  "--person names the authorised person who signs (default: person in\n"
+		  "irnet.conf); --exercise marks the order as drill traffic.\n")))
 		return 0;
 	char id[33];
 	if (argc < 2 || resolve_incident(c, argv[1], id) != 0) {
@@ -622,9 +625,20 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 		return 2;
 	}
 	json_t *tasks = json_array(), *cur = NULL;
-	for (int i = 2; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
-		if (!strcmp(a, "--assign")) {
+	json_t *req = json_pack("{s:s,s:s}", "op", "task", "incident", id);
+	for (int i = 2; i < argc; i += 2) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--exercise")) {
+			json_object_set_new(req, "exercise", json_true());
+			i--;
+		} else if (v == NULL) {
+			fprintf(stderr, _("irnet-node task: unexpected %s (each task starts with --assign)\n"), a);
+			json_decref(tasks);
+			json_decref(req);
+			return 2;
+		} else if (!strcmp(a, "--person")) {
+			json_object_set_new(req, "person", json_string(v));
+		} else if (!strcmp(a, "--assign")) {
 			cur = json_pack("{s:s}", "assignee", v);
 			json_array_append_new(tasks, cur);
 		} else if (cur && (!strcmp(a, "--deadline") || !strcmp(a, "--instructions"))) {
@@ -632,19 +646,23 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 		} else {
 			fprintf(stderr, _("irnet-node task: unexpected %s (each task starts with --assign)\n"), a);
 			json_decref(tasks);
+			json_decref(req);
 			return 2;
 		}
 	}
-	return send_ctl(c, json_pack("{s:s,s:s,s:o}", "op", "task", "incident", id, "tasks", tasks), "task");
+	json_object_set_new(req, "tasks", tasks);
+	return send_ctl(c, req, "task");
 }
 
 int
 node_cmd_task_status(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node task-status ORDER NUMBER accepted|declined|progress|done [--note TEXT]\n"
+		_("usage: irnet-node task-status ORDER NUMBER accepted|declined|progress|done\n"
+		  "                              [--note TEXT] [--person NAME]\n"
 		  "Answer a task assigned to this member. ORDER is the coordination order's id\n"
-		  "(or a unique prefix, see 'tasks').\n")))
+		  "(or a unique prefix, see 'tasks'). --person names the authorised person who\n"
+		  "signs (default: person in irnet.conf).\n")))
 		return 0;
 	if (argc < 4) {
 		fprintf(stderr, _("usage: irnet-node task-status ORDER NUMBER STATE [--note TEXT]\n"));
@@ -674,8 +692,14 @@ node_cmd_task_status(irn_cli *c, int argc, char **argv)
 	}
 	json_t *req = json_pack("{s:s,s:s,s:I,s:s}", "op", "task-status", "tasking", order, "number",
 				(json_int_t)strtol(argv[2], NULL, 10), "state", argv[3]);
-	if (argc >= 6 && !strcmp(argv[4], "--note"))
-		json_object_set_new(req, "note", json_string(argv[5]));
+	for (int i = 4; i < argc; i += 2) {
+		if (i + 1 >= argc || (strcmp(argv[i], "--note") && strcmp(argv[i], "--person"))) {
+			fprintf(stderr, _("usage: irnet-node task-status ORDER NUMBER STATE [--note TEXT]\n"));
+			json_decref(req);
+			return 2;
+		}
+		json_object_set_new(req, argv[i] + 2, json_string(argv[i + 1]));
+	}
 	return send_ctl(c, req, "task-status");
 }
 
@@ -737,11 +761,21 @@ typedef struct due_item {
 	char ref[40];
 	char who[IRN_MAX_ID + 1];
 	char detail[300];
+	bool ours;              /* about a message this node sent: always shown */
 } due_item;
+
+/* Whose duties 'due' shows: everyone's at a coordinator or national member
+ * (or with --all), else only this member's own (by id or role). */
+static struct { bool everyone; const char *self; uint32_t roles; } due_scope;
 
 static void
 due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char *tz, bool json)
 {
+	if (!due_scope.everyone && !d->ours && strcmp(d->who, due_scope.self) != 0) {
+		int role = !strncmp(d->who, "role:", 5) ? irn_role_parse(d->who + 5) : -1;
+		if (role <= 0 || !(due_scope.roles & IRN_ROLE_BIT((unsigned)role)))
+			return;
+	}
 	bool overdue = d->due_ms < now;
 	if (!overdue && d->due_ms - now > soon_ms)
 		return;
@@ -761,22 +795,40 @@ int
 node_cmd_due(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node [--json] due [--days N]\n"
+		_("usage: irnet-node [--json] due [--days N] [--all]\n"
 		  "What is overdue or due within N days (default 2), from this node's ledger:\n"
 		  "  acknowledgement of a report (due_ack_minutes after it was received),\n"
+		  "  acknowledgements of messages sent here that a recipient still owes\n"
+		  "  (due_ack_minutes after sending; 'acks ID' lists them),\n"
 		  "  the initial report itself (due_notify_days after detection),\n"
 		  "  tasks of coordination orders (their deadlines),\n"
 		  "  the end-of-response report (due_end_report_days after resolution),\n"
 		  "  the periodic reports (before 20 June and 20 December).\n"
-		  "At a coordinator this covers everyone's duties; elsewhere, what this node holds.\n"
-		  "The rules come from irnet.conf (docs/CONFIG.md).\n")))
+		  "At a coordinator or national member this covers everyone's duties that its\n"
+		  "ledger holds; elsewhere this member's own duties and what it is owed\n"
+		  "(--all: everything this node holds). The rules come from irnet.conf\n"
+		  "(docs/CONFIG.md).\n")))
 		return 0;
 	int days = 2;
-	if (argc >= 3 && !strcmp(argv[1], "--days"))
-		days = atoi(argv[2]);
+	bool all = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--days") && i + 1 < argc)
+			days = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--all"))
+			all = true;
+		else {
+			fprintf(stderr, _("irnet-node due: unknown option %s (see --help)\n"), argv[i]);
+			return 2;
+		}
+	}
 	irn_home *h = open_ro(c);
 	if (!h)
 		return 1;
+	const irn_member *me = h->roster ? irn_roster_find(h->roster, h->cfg.id) : NULL;
+	due_scope.self = h->cfg.id;
+	due_scope.roles = me ? me->roles : 0;
+	due_scope.everyone = all || (due_scope.roles & (IRN_ROLE_BIT(IRNET__ROLE__ROLE_COORDINATOR) |
+							 IRN_ROLE_BIT(IRNET__ROLE__ROLE_NATIONAL)));
 	int64_t now = irn_now_ms(), soon = (int64_t)days * 86400000;
 	const irn_config *cf = &h->cfg;
 	json_t *arr = json_array();
@@ -817,7 +869,7 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 			       " FROM expected_acks WHERE expected = 1 AND acked_ms IS NULL", -1, &st,
 			       NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			due_item d = { .what = N_("acknowledgement of our message") };
+			due_item d = { .what = N_("acknowledgement of our message"), .ours = true };
 			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
 			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
 			const char *k = irn_kind_name((unsigned)sqlite3_column_int(st, 2));
