@@ -160,6 +160,25 @@ check "conflicting transitions: every node reaches the same state" wait_for 20 s
 check "... and every node refused the later one" \
   wait_for 10 sh -c "for m in $HOLDERS; do '$NODE' --home '$T/'\$m --json show $id3 | grep -q 'no longer in the state' || exit 1; done"
 
+# ---- 8b. resolved by a transition: closing still waits for Form 04 ----
+id4=$("$NODE" --home "$T/op1" --json report --form "$T/form03.json" | jid)
+wait_for 15 all_at "$id4" reported
+"$NODE" --home "$T/coord" classify "$id4" --severity normal --reason "Bình thường" >/dev/null
+wait_for 15 all_at "$id4" classified
+"$NODE" --home "$T/coord" transition "$id4" --to responding >/dev/null
+wait_for 15 all_at "$id4" responding
+"$NODE" --home "$T/own" transition "$id4" --to resolved >/dev/null
+check "the owner resolves the fourth incident: every node agrees" wait_for 15 all_at "$id4" resolved
+check "negative: the coordinator may not close it without the end report" \
+  sh -c "! '$NODE' --home '$T/coord' transition $id4 --to closed --reason x 2>'$T/err' && grep -q 'end-of-response report' '$T/err'"
+check "... and the end-of-response report is due (injected clock, 6 days later)" \
+  sh -c "IRNET_CLOCK_OFFSET_MS=518400000 '$NODE' --home '$T/op1' --json due | /usr/bin/python3 -c 'import json,sys; sys.exit(not any(d[\"what\"]==\"end-of-response report\" and d[\"ref\"]==\"$id4\" and d[\"overdue\"] for d in json.load(sys.stdin)))'"
+"$NODE" --home "$T/op1" end-report "$id4" --outcome "Đã xử lý" --handling self >/dev/null
+check "an end report for a resolved incident is applied (state stays resolved)" \
+  wait_for 15 sh -c "for m in $HOLDERS; do '$NODE' --home '$T/'\$m --json show $id4 | grep -q '\"end_report\": true' || exit 1; done"
+"$NODE" --home "$T/coord" transition "$id4" --to closed --reason "Đã nhận báo cáo kết thúc" >/dev/null
+check "... and then the close applies at every node" wait_for 15 all_at "$id4" closed
+
 # ---- 9. drills ----
 "$NODE" --home "$T/op2" drill start "Diễn tập ứng cứu 2026" >/dev/null
 check "a drill is running at op2" sh -c "'$NODE' --home '$T/op2' drill status | grep -q 'Diễn tập'"
