@@ -526,7 +526,10 @@ op_ack(struct node *n, json_t *req, const char *account)
 /* ---- typed reports and alerts ---- */
 
 /* Add the comma-separated tokens of src to dst (no repeats), expanding
- * "reporter" and "everyone"; skip our own id. */
+ * "reporter" and "everyone"; skip our own id. Sets *full (never cleared)
+ * when a token does not fit: no recipient is ever dropped silently. */
+static bool recipients_full;
+
 static void
 add_tokens(char *dst, size_t dsz, const char *src, const char *self, const char *reporter)
 {
@@ -550,6 +553,8 @@ add_tokens(char *dst, size_t dsz, const char *src, const char *self, const char 
 		size_t l = strlen(dst);
 		if (!dup && l + strlen(v) + 2 < dsz)
 			snprintf(dst + l, dsz - l, "%s%s", l ? "," : "", v);
+		else if (!dup)
+			recipients_full = true;
 	}
 }
 
@@ -703,7 +708,8 @@ op_typed(struct node *n, json_t *req, const char *account)
 		return nd_ctl_error(err);
 	/* recipients: --to, else the routing table; the incident's reporter and,
 	 * for an end report, every participant of the initial report too */
-	char to[2048] = "";
+	char to[1024] = ""; /* what the daemon's recipient parser takes */
+	recipients_full = false;
 	const char *given = json_string_value(json_object_get(req, "to"));
 	add_tokens(to, sizeof to, given ? given : flow_route(h, (unsigned)kind), h->cfg.id,
 		   has_inc && may_receive(h->roster, (unsigned)kind, reporter) ? reporter : NULL);
@@ -711,6 +717,10 @@ op_typed(struct node *n, json_t *req, const char *account)
 		add_tokens(to, sizeof to, reporter, h->cfg.id, reporter);
 	if (kind == K(END_REPORT))
 		add_participants(h, inc, (unsigned)kind, to, sizeof to, reporter);
+	if (recipients_full) {
+		free(p);
+		return nd_ctl_error(_("too many recipients for one message"));
+	}
 	if (!to[0]) {
 		free(p);
 		return nd_ctl_error(_("no recipients (give --to, or set a route in irnet.conf)"));
