@@ -293,13 +293,14 @@ out:
 /* ---- message (the other kinds, text payloads for now) ---- */
 
 static const char message_help[] = N_(
-"usage: irnet-node message --kind KIND --text TEXT [--to LIST] [--count N]\n"
-"                          [--exercise] [--tlp clear|green|amber|red]\n"
+"usage: irnet-node message --kind note --text TEXT [--to LIST] [--count N]\n"
+"                          [--exercise] [--tlp clear|green|amber|red] [--person NAME]\n"
 "\n"
-"Sign and send messages of the kinds whose typed forms are still to come\n"
-"(progress-report, response-plan, direction-request, support-request,\n"
-"end-report, classification, tasking, task-status, alert, acknowledgement),\n"
-"with a text body. With --count N, N messages are signed and stored in one\n"
+"Sign and send a note: free text between members (kind 'note'). The typed\n"
+"reports have their own commands: report (Form 03), progress, plan,\n"
+"direction, support, end-report (Form 04), alert, ack, classify, transition,\n"
+"task, task-status. Without --to the note goes to route.note, else report_to\n"
+"(irnet.conf). With --count N, N messages are signed and stored in one\n"
 "transaction; the command returns once all N are durable at this node and\n"
 "prints their ids, one per line (a JSON list with --json).\n"
 "Exit status: 0 stored, 1 refused or failed, 2 usage error.\n");

@@ -8,6 +8,7 @@
 #include "validate.h"
 #include "envelope.h"
 #include "flow.h"
+#include "payloads.h"
 #include "report.h"
 #include "seal.h"
 #include "workflow.h"
@@ -1401,6 +1402,8 @@ op_send(node *n, json_t *req, const char *account)
 	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT ||
 	    kind == IRNET__KIND__KIND_TASKING || kind == IRNET__KIND__KIND_TASK_STATUS)
 		return ctl_error(_("unknown kind (initial reports go through 'report')"));
+	if (irn_typed_kind((unsigned)kind))
+		return ctl_error(_("this kind has a typed form: use its own command (see irnet-node --help)"));
 	if (text == NULL || count < 1 || count > 10000)
 		return ctl_error(_("a text and a count from 1 to 10000 are required"));
 	const char *why = irn_payload_validate((unsigned)kind, (const uint8_t *)text, strlen(text));
