@@ -98,6 +98,11 @@ check "... the plan's steps, typed" sh -c "'$NODE' --home '$T/coord' --json show
 check "negative: a bad form is refused with a clear error" \
   sh -c "! '$NODE' --home '$T/own' support $id --needed x --from mars 2>'$T/err' && grep -q 'provincial' '$T/err'"
 
+check "negative: a typed kind sent as text through 'message' is refused" \
+  sh -c "! '$NODE' --home '$T/op1' message --kind progress-report --text 'x' 2>'$T/err' && grep -q 'typed form' '$T/err'"
+check "every workflow command has --help" \
+  sh -c "for c in progress plan direction support end-report alert ack acks alerts drill; do '$NODE' \$c --help | grep -q 'usage: irnet-node' || exit 1; done"
+
 # ---- 5. alerts to a role group, acknowledged by each receiver ----
 al=$("$NODE" --home "$T/coord" --json alert --level warning --title "Cảnh báo mã độc tống tiền" \
   --text "Chặn các địa chỉ sau" --indicator 203.0.113.7 --to role:operator,role:owner | jid)
