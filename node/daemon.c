@@ -1187,6 +1187,7 @@ op_transition(node *n, json_t *req, const char *account)
 	uint8_t inc[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
 		return ctl_error(_("give the incident's full 32-digit id"));
+	flow_follow_incident(n->h, req, inc, false);
 	int to_state = to ? irn_state_parse(to) : -1;
 	if (to_state < 0)
 		return ctl_error(_("unknown state"));
@@ -1278,6 +1279,7 @@ op_task(node *n, json_t *req, const char *account)
 	uint8_t inc[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
 		return ctl_error(_("give the incident's full 32-digit id"));
+	flow_follow_incident(n->h, req, inc, false);
 	size_t nt = json_array_size(items);
 	if (nt == 0 || nt > IRN_MAX_LIST)
 		return ctl_error(_("give 1 to 64 tasks"));
@@ -1348,6 +1350,7 @@ op_task_status(node *n, json_t *req, const char *account)
 	uint8_t tk[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(tk, sizeof tk, hex) != IRN_OK || number < 1)
 		return ctl_error(_("give the coordination order's id and the task number"));
+	flow_follow_incident(n->h, req, tk, true);
 	unsigned s = 0;
 	for (unsigned k = IRNET__TASK_STATE__TASK_ACCEPTED; state && k <= IRNET__TASK_STATE__TASK_DONE; k++)
 		if (!strcmp(state, irn_task_state_name(k)) ||

@@ -88,6 +88,28 @@ flow_exercise(irn_home *h, json_t *req)
 	return drill_name(h, NULL, 0, NULL);
 }
 
+void
+flow_follow_incident(irn_home *h, json_t *req, const uint8_t id[IRN_MSGID_LEN], bool is_order)
+{
+	if (json_is_boolean(json_object_get(req, "exercise")))
+		return;
+	sqlite3_stmt *st;
+	const char *sql = is_order ? "SELECT max(exercise) FROM tasks WHERE tasking = ?"
+				   : "SELECT exercise FROM incidents WHERE message_id = ?"
+				     " UNION ALL SELECT max(exercise) FROM tasks WHERE incident = ?"
+				     " AND NOT EXISTS (SELECT 1 FROM incidents WHERE message_id = ?)";
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	for (int i = 1; i <= (is_order ? 1 : 3); i++)
+		sqlite3_bind_blob(st, i, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+			json_object_set_new(req, "exercise", json_boolean(sqlite3_column_int(st, 0) != 0));
+			break;
+		}
+	sqlite3_finalize(st);
+}
+
 static json_t *
 op_drill(struct node *n, json_t *req)
 {
@@ -687,6 +709,8 @@ op_typed(struct node *n, json_t *req, const char *account)
 		return nd_ctl_error(_("this report needs the incident it is about"));
 	if (has_inc && !incident_reporter(h, inc, reporter, &reported_ms))
 		return nd_ctl_error(_("this node holds no such incident"));
+	if (has_inc)
+		flow_follow_incident(h, req, inc, false);
 	if (kind == K(END_REPORT) && reported_ms == 0)
 		return nd_ctl_error(_("end report without an initial report: this node holds no initial report for that incident"));
 	form = json_deep_copy(form);

@@ -14,6 +14,11 @@ irn_err flow_schema(irn_ledger *l) IRN_MUST_CHECK;
 /* Is this message a drill message? The request's "exercise" if it names
  * one, else whether a drill is running at this node (drill start/stop). */
 bool flow_exercise(irn_home *h, json_t *req);
+/* A message about an incident carries the incident's exercise flag (a
+ * drill incident stays a drill, a real one stays real whatever drill runs
+ * here), unless the request names one. id is the incident, or with
+ * is_order the coordination order whose incident it is. */
+void flow_follow_incident(irn_home *h, json_t *req, const uint8_t id[IRN_MSGID_LEN], bool is_order);
 /* Derive the workflow tables from a stored message (inside the caller's
  * transaction): ours (just signed, broker_index 0) or received. A received
  * end report whose initial report this node does not hold is kept in the

@@ -198,6 +198,18 @@ check "the exercise flag is stored in the incidents table (for Form 05 statistic
   sh -c "[ \"\$(sqlite3 '$T/coord/ledger.db' \"SELECT exercise FROM incidents WHERE lower(hex(message_id)) = '$dx'\")\" = 1 ]"
 check "every display marks it: incidents" sh -c "'$NODE' --home '$T/coord' incidents | grep $dx | grep -q 'DIỄN TẬP / EXERCISE'"
 check "... and show" sh -c "'$NODE' --home '$T/coord' show $dx | grep -q 'DIỄN TẬP / EXERCISE'"
+ex_of() { "$NODE" --home "$T/$1" --json show "$2" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["exercise"])'; }
+c1=$("$NODE" --home "$T/coord" --json classify "$dx" --severity normal --reason "Diễn tập" | jid)
+check "the coordinator, running no drill, classifies the drill incident: its decision is drill traffic" \
+  eq "$(ex_of coord "$c1")" True
+"$NODE" --home "$T/coord" drill start "Diễn tập khác" >/dev/null
+c2=$("$NODE" --home "$T/coord" --json classify "$rx" --severity normal --reason "Sự cố thật" | jid)
+c3=$("$NODE" --home "$T/coord" --json alert --level advisory --title "Bài diễn tập" --text "Không phải thật" --to role:owner | jid)
+"$NODE" --home "$T/coord" drill stop >/dev/null
+check "negative: during a drill, a decision on a real incident stays real" eq "$(ex_of coord "$c2")" False
+check "... while the drill's own alert is marked" eq "$(ex_of coord "$c3")" True
+check "... and shown so at its receivers" \
+  wait_for 15 sh -c "'$NODE' --home '$T/own' alerts | grep 'Bài diễn tập' | grep -q 'DIỄN TẬP / EXERCISE'"
 check "acknowledgements of a drill message carry the flag" \
   wait_for 15 sh -c "a=\$(sqlite3 '$T/op2/ledger.db' \"SELECT lower(hex(ack_id)) FROM expected_acks WHERE lower(hex(message_id)) = '$dx' AND member = 'kontum/coord'\"); [ -n \"\$a\" ] && '$NODE' --home '$T/op2' --json show \$a | grep -q '\"exercise\": true'"
 
