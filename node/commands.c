@@ -884,7 +884,8 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 	/* end-of-response report after resolution */
 	if (sqlite3_prepare_v2(db, "SELECT lower(hex(i.message_id)), i.sender, i.system, max(t.created_ms)"
 			       " FROM incidents i JOIN transitions t ON t.incident = i.message_id"
-			       " WHERE i.state = 'resolved' AND t.to_state = 5 AND t.applied = 1"
+			       " WHERE i.state = 'resolved' AND i.end_report IS NULL AND t.to_state = 5"
+			       " AND t.applied = 1"
 			       " GROUP BY i.message_id", -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			due_item d = { .what = N_("end-of-response report") };

@@ -181,6 +181,8 @@ check "... and the end-of-response report is due (injected clock, 6 days later)"
 "$NODE" --home "$T/op1" end-report "$id4" --outcome "Đã xử lý" --handling self >/dev/null
 check "an end report for a resolved incident is applied (state stays resolved)" \
   wait_for 15 sh -c "for m in $HOLDERS; do '$NODE' --home '$T/'\$m --json show $id4 | grep -q '\"end_report\": true' || exit 1; done"
+check "... and is no longer due" \
+  sh -c "IRNET_CLOCK_OFFSET_MS=518400000 '$NODE' --home '$T/op1' --json due | /usr/bin/python3 -c 'import json,sys; sys.exit(any(d[\"ref\"]==\"$id4\" for d in json.load(sys.stdin)))'"
 "$NODE" --home "$T/coord" transition "$id4" --to closed --reason "Đã nhận báo cáo kết thúc" >/dev/null
 check "... and then the close applies at every node" wait_for 15 all_at "$id4" closed
 
