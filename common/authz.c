@@ -26,7 +26,9 @@ static const struct {
 	{ IRNET__KIND__KIND_RESPONSE_PLAN, "response-plan", REPORTERS, UPWARD },
 	{ IRNET__KIND__KIND_DIRECTION_REQUEST, "direction-request", REPORTERS, UPWARD },
 	{ IRNET__KIND__KIND_SUPPORT_REQUEST, "support-request", REPORTERS, UPWARD },
-	{ IRNET__KIND__KIND_END_REPORT, "end-report", REPORTERS, UPWARD },
+	/* the reporter (an operator) holds the incident: it must hold its end
+	 * report too, or it could not agree that the incident may be closed */
+	{ IRNET__KIND__KIND_END_REPORT, "end-report", REPORTERS, UPWARD | R(OPERATOR) },
 	{ IRNET__KIND__KIND_CLASSIFICATION, "classification",
 	  R(COORDINATOR) | R(STEERING) | R(NATIONAL), RESPONSE },
 	{ IRNET__KIND__KIND_TASKING, "tasking", R(COORDINATOR) | R(NATIONAL), RESPONSE },

@@ -208,7 +208,11 @@ irn_cli_ledger_verify(irn_cli *c, int argc, char **argv)
 	if (irn_home_open(c->home, false, true, &h) != IRN_OK)
 		return 1;
 	irn_verify_result r;
+	/* one read transaction: a running daemon may append meanwhile, and the
+	 * recorded head must be read from the same snapshot as the entries */
+	sqlite3_exec(irn_ledger_db(h->ledger), "BEGIN", NULL, NULL, NULL);
 	irn_err e = irn_ledger_verify(h->ledger, h->cfg.network, &r);
+	sqlite3_exec(irn_ledger_db(h->ledger), "COMMIT", NULL, NULL, NULL);
 	if (c->json) {
 		json_t *o = json_pack("{s:b,s:I,s:I,s:s,s:I,s:I}", "ok", e == IRN_OK, "entries",
 				      (json_int_t)r.entries, "first_bad", (json_int_t)r.first_bad,

@@ -4,6 +4,7 @@
 #include "authz.h"
 #include "crypto.h"
 #include "profile.h"
+#include "payloads.h"
 #include "report.h"
 #include "seal.h"
 #include "canon.h"
@@ -120,33 +121,6 @@ irn_header_validate(const Irnet__Header *h, int64_t now_ms)
 	return NULL;
 }
 
-static const char *
-end_report_validate(const uint8_t *p, size_t len)
-{
-	Irnet__EndReport *r = irnet__end_report__unpack(NULL, len, p);
-	if (r == NULL)
-		return "end report does not decode";
-	const char *w = NULL;
-	if (!irn_pb_canonical(&r->base, p, len))
-		w = "end report not canonical";
-	else if (r->ref->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(r->ref->reporter))
-		w = "bad incident reference";
-	else if (r->handling < IRNET__HANDLING__HANDLING_SELF ||
-		 r->handling > IRNET__HANDLING__HANDLING_FOREIGN_HELP)
-		w = "bad handling";
-	else if (irn_text_check(r->outcome, strlen(r->outcome), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE) ||
-		 (r->cause && irn_text_check(r->cause, strlen(r->cause), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE)) ||
-		 (r->damage && irn_text_check(r->damage, strlen(r->damage), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE)) ||
-		 (r->lessons && irn_text_check(r->lessons, strlen(r->lessons), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE)))
-		w = "bad text in the end report";
-	else if (r->n_attachments > IRN_MAX_LIST)
-		w = "too many attachments";
-	for (size_t i = 0; w == NULL && i < r->n_attachments; i++)
-		w = irn_attachment_ref_validate(r->attachments[i]);
-	irnet__end_report__free_unpacked(r, NULL);
-	return w;
-}
-
 const char *
 irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 {
@@ -180,10 +154,6 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		return irn_profile_validate(p, len);
 	case IRNET__KIND__KIND_ATTACHMENT:
 		return irn_attachment_validate(p, len);
-	case IRNET__KIND__KIND_END_REPORT:
-		/* Minimal Form 04 structure check (branch forms, for the Form 05
-		 * statistics); the workflow's full validator replaces it. */
-		return end_report_validate(p, len);
 	case IRNET__KIND__KIND_TASK_STATUS:
 		return irn_task_status_validate(p, len);
 	case IRNET__KIND__KIND_CLASSIFICATION:
@@ -211,8 +181,10 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		return why;
 	}
 	default:
-		/* Kinds whose payload schema comes with the workflow (issue 5):
-		 * until then the payload must be valid multi-line text. */
+		if (irn_typed_kind(kind))
+			return irn_typed_validate(kind, p, len);
+		/* Notes (and kinds whose schema lives elsewhere): the payload
+		 * must be valid multi-line text. */
 		return len == 0 ? NULL
 				: irn_text_check((const char *)p, len, IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE);
 	}

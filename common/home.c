@@ -1,5 +1,6 @@
 /* home.c - home directory, configuration file and roster state. */
 #include "home.h"
+#include "authz.h"
 #include "validate.h"
 
 #include <errno.h>
@@ -91,6 +92,13 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "error_rate") == 0) {
 		c->error_rate = atoi(value);
 		return c->error_rate >= 1 && c->error_rate <= 100000;
+	}
+	if (strncmp(name, "route.", 6) == 0) {
+		/* route.KIND = LIST: default recipients of KIND (checked when used) */
+		int k = irn_kind_parse(name + 6);
+		if (k <= 0 || k >= IRN_ROUTE_KINDS)
+			return 0;
+		return irn_snprintf(c->route[k], sizeof c->route[k], "%s", value) >= 0 && value[0];
 	}
 	log_warn(_("config: unknown key %s"), name);
 	return 1;

@@ -12,6 +12,8 @@
 #include "ledger.h"
 #include "roster.h"
 
+#define IRN_ROUTE_KINDS 22 /* Kind values 0..21 */
+
 typedef struct irn_config {
 	char id[IRN_MAX_ID + 1];
 	char network[IRN_MAX_NETWORK + 1];
@@ -31,6 +33,8 @@ typedef struct irn_config {
 	int due_notify_days;   /* report within N days of detection (QD05: 5) */
 	int due_end_report_days; /* end-of-response report within N days of resolution (5) */
 	long long attachment_max; /* node: largest attachment sent or kept, bytes (8 MiB) */
+	/* node: routing table, route.KIND = recipients (docs/CONFIG.md); empty: the default */
+	char route[IRN_ROUTE_KINDS][512];
 } irn_config;
 
 typedef struct irn_home {

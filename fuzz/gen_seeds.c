@@ -323,11 +323,20 @@ main(int argc, char **argv)
 	build(&err, FUZZ_KEY_BROKER, FUZZ_ID_BROKER, IRNET__KIND__KIND_ERROR, 2, 3,
 	      FUZZ_ID_OPERATOR, NULL, 0, rep.msgid, NULL, erb, erl);
 
-	static const char ack_text[] = "Đã tiếp nhận báo cáo sự cố.\n"
-				       "\tĐội ứng cứu sẽ liên hệ trong 30 phút.";
+	/* a typed acknowledgement (common/payloads.c) of the report, with a note */
+	Irnet__Acknowledgement ak = IRNET__ACKNOWLEDGEMENT__INIT;
+	ak.message_id.data = rep.msgid;
+	ak.message_id.len = IRN_MSGID_LEN;
+	ak.sender = (char *)FUZZ_ID_OPERATOR;
+	ak.note = (char *)"Đã tiếp nhận báo cáo sự cố.\n\tĐội ứng cứu sẽ liên hệ trong 30 phút.";
+	ak.has_by_person = true;
+	ak.by_person = true;
+	uint8_t akb[512];
+	if (irnet__acknowledgement__get_packed_size(&ak) > sizeof akb)
+		die("acknowledgement too large");
+	size_t akl = irnet__acknowledgement__pack(&ak, akb);
 	build(&ack, FUZZ_KEY_COORDINATOR, FUZZ_ID_COORDINATOR, IRNET__KIND__KIND_ACKNOWLEDGEMENT,
-	      1, 4, FUZZ_ID_OPERATOR, NULL, 0, rep.msgid, "Trần Văn Bình",
-	      (const uint8_t *)ack_text, strlen(ack_text));
+	      1, 4, FUZZ_ID_OPERATOR, NULL, 0, rep.msgid, "Trần Văn Bình", akb, akl);
 	build(&rev, FUZZ_KEY_REVOKED, FUZZ_ID_REVOKED, IRNET__KIND__KIND_INITIAL_REPORT, 1, 5,
 	      NULL, report_to, 1, NULL, NULL, minimal, min_len);
 

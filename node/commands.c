@@ -5,6 +5,8 @@
 #include "forms.h"
 #include "authz.h"
 #include "envelope.h"
+#include "flow.h"
+#include "payloads.h"
 #include "keys.h"
 #include "report.h"
 #include "workflow.h"
@@ -320,14 +322,15 @@ out:
 /* ---- message (the other kinds, text payloads for now) ---- */
 
 static const char message_help[] = N_(
-"usage: irnet-node message --kind KIND --text TEXT [--to LIST] [--count N]\n"
-"                          [--exercise] [--tlp clear|green|amber|red]\n"
+"usage: irnet-node message --kind note --text TEXT [--to LIST] [--count N]\n"
+"                          [--exercise] [--tlp clear|green|amber|red] [--person NAME]\n"
 "       irnet-node message --kind KIND --payload-hex HEX|--payload-file FILE ...\n"
 "\n"
-"Sign and send messages of the kinds whose typed forms are still to come\n"
-"(progress-report, response-plan, direction-request, support-request,\n"
-"end-report, classification, tasking, task-status, alert, acknowledgement),\n"
-"with a text body. With --count N, N messages are signed and stored in one\n"
+"Sign and send a note: free text between members (kind 'note'). The typed\n"
+"reports have their own commands: report (Form 03), progress, plan,\n"
+"direction, support, end-report (Form 04), alert, ack, classify, transition,\n"
+"task, task-status. Without --to the note goes to route.note, else report_to\n"
+"(irnet.conf). With --count N, N messages are signed and stored in one\n"
 "transaction; the command returns once all N are durable at this node and\n"
 "prints their ids, one per line (a JSON list with --json).\n"
 "--payload-hex and --payload-file send a typed payload (the encoded protobuf\n"
@@ -663,9 +666,12 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 	if (irn_cli_wants_help(argc, argv,
 		_("usage: irnet-node task INCIDENT --assign MEMBER --deadline TIME --instructions TEXT\n"
 		  "                       [--assign ... --deadline ... --instructions ...]...\n"
+		  "                       [--person NAME] [--exercise]\n"
 		  "A coordination order (Form 06): assign named members to response tasks with\n"
 		  "a deadline (RFC 3339). Tasks are numbered in the order given. Each assignee\n"
-		  "answers with 'task-status'; 'tasks' shows where every task stands.\n")))
+		  "answers with 'task-status'; 'tasks' shows where every task stands.\n"
+		  "--person names the authorised person who signs (default: person in\n"
+		  "irnet.conf); --exercise marks the order as drill traffic.\n")))
 		return 0;
 	char id[33];
 	if (argc < 2 || resolve_incident(c, argv[1], id) != 0) {
@@ -673,9 +679,20 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 		return 2;
 	}
 	json_t *tasks = json_array(), *cur = NULL;
-	for (int i = 2; i + 1 < argc; i += 2) {
-		const char *a = argv[i], *v = argv[i + 1];
-		if (!strcmp(a, "--assign")) {
+	json_t *req = json_pack("{s:s,s:s}", "op", "task", "incident", id);
+	for (int i = 2; i < argc; i += 2) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--exercise")) {
+			json_object_set_new(req, "exercise", json_true());
+			i--;
+		} else if (v == NULL) {
+			fprintf(stderr, _("irnet-node task: unexpected %s (each task starts with --assign)\n"), a);
+			json_decref(tasks);
+			json_decref(req);
+			return 2;
+		} else if (!strcmp(a, "--person")) {
+			json_object_set_new(req, "person", json_string(v));
+		} else if (!strcmp(a, "--assign")) {
 			cur = json_pack("{s:s}", "assignee", v);
 			json_array_append_new(tasks, cur);
 		} else if (cur && (!strcmp(a, "--deadline") || !strcmp(a, "--instructions"))) {
@@ -683,19 +700,23 @@ node_cmd_task(irn_cli *c, int argc, char **argv)
 		} else {
 			fprintf(stderr, _("irnet-node task: unexpected %s (each task starts with --assign)\n"), a);
 			json_decref(tasks);
+			json_decref(req);
 			return 2;
 		}
 	}
-	return send_ctl(c, json_pack("{s:s,s:s,s:o}", "op", "task", "incident", id, "tasks", tasks), "task");
+	json_object_set_new(req, "tasks", tasks);
+	return send_ctl(c, req, "task");
 }
 
 int
 node_cmd_task_status(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node task-status ORDER NUMBER accepted|declined|progress|done [--note TEXT]\n"
+		_("usage: irnet-node task-status ORDER NUMBER accepted|declined|progress|done\n"
+		  "                              [--note TEXT] [--person NAME]\n"
 		  "Answer a task assigned to this member. ORDER is the coordination order's id\n"
-		  "(or a unique prefix, see 'tasks').\n")))
+		  "(or a unique prefix, see 'tasks'). --person names the authorised person who\n"
+		  "signs (default: person in irnet.conf).\n")))
 		return 0;
 	if (argc < 4) {
 		fprintf(stderr, _("usage: irnet-node task-status ORDER NUMBER STATE [--note TEXT]\n"));
@@ -725,8 +746,14 @@ node_cmd_task_status(irn_cli *c, int argc, char **argv)
 	}
 	json_t *req = json_pack("{s:s,s:s,s:I,s:s}", "op", "task-status", "tasking", order, "number",
 				(json_int_t)strtol(argv[2], NULL, 10), "state", argv[3]);
-	if (argc >= 6 && !strcmp(argv[4], "--note"))
-		json_object_set_new(req, "note", json_string(argv[5]));
+	for (int i = 4; i < argc; i += 2) {
+		if (i + 1 >= argc || (strcmp(argv[i], "--note") && strcmp(argv[i], "--person"))) {
+			fprintf(stderr, _("usage: irnet-node task-status ORDER NUMBER STATE [--note TEXT]\n"));
+			json_decref(req);
+			return 2;
+		}
+		json_object_set_new(req, argv[i] + 2, json_string(argv[i + 1]));
+	}
 	return send_ctl(c, req, "task-status");
 }
 
@@ -770,10 +797,11 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 		if (sqlite3_column_text(st, 8))
 			json_object_set_new(o, "note", json_string((const char *)sqlite3_column_text(st, 8)));
 		if (!c->json)
-			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s\n", sqlite3_column_text(st, 0),
+			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s%s\n", sqlite3_column_text(st, 0),
 			       sqlite3_column_int(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 4),
 			       _(irn_task_state_name(state)), dl, sqlite3_column_text(st, 5),
-			       overdue ? _("  OVERDUE") : "");
+			       overdue ? _("  OVERDUE") : "",
+			       sqlite3_column_int(st, 9) ? "  " FLOW_EXERCISE_MARK : "");
 		json_array_append_new(arr, o);
 	}
 	return list_done(c, st, arr, &h);
@@ -787,11 +815,21 @@ typedef struct due_item {
 	char ref[40];
 	char who[IRN_MAX_ID + 1];
 	char detail[300];
+	bool ours;              /* about a message this node sent: always shown */
 } due_item;
+
+/* Whose duties 'due' shows: everyone's at a coordinator or national member
+ * (or with --all), else only this member's own (by id or role). */
+static struct { bool everyone; const char *self; uint32_t roles; } due_scope;
 
 static void
 due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char *tz, bool json)
 {
+	if (!due_scope.everyone && !d->ours && strcmp(d->who, due_scope.self) != 0) {
+		int role = !strncmp(d->who, "role:", 5) ? irn_role_parse(d->who + 5) : -1;
+		if (role <= 0 || !(due_scope.roles & IRN_ROLE_BIT((unsigned)role)))
+			return;
+	}
 	bool overdue = d->due_ms < now;
 	if (!overdue && d->due_ms - now > soon_ms)
 		return;
@@ -811,22 +849,40 @@ int
 node_cmd_due(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node [--json] due [--days N]\n"
+		_("usage: irnet-node [--json] due [--days N] [--all]\n"
 		  "What is overdue or due within N days (default 2), from this node's ledger:\n"
 		  "  acknowledgement of a report (due_ack_minutes after it was received),\n"
+		  "  acknowledgements of messages sent here that a recipient still owes\n"
+		  "  (due_ack_minutes after sending; 'acks ID' lists them),\n"
 		  "  the initial report itself (due_notify_days after detection),\n"
 		  "  tasks of coordination orders (their deadlines),\n"
 		  "  the end-of-response report (due_end_report_days after resolution),\n"
 		  "  the periodic reports (before 20 June and 20 December).\n"
-		  "At a coordinator this covers everyone's duties; elsewhere, what this node holds.\n"
-		  "The rules come from irnet.conf (docs/CONFIG.md).\n")))
+		  "At a coordinator or national member this covers everyone's duties that its\n"
+		  "ledger holds; elsewhere this member's own duties and what it is owed\n"
+		  "(--all: everything this node holds). The rules come from irnet.conf\n"
+		  "(docs/CONFIG.md).\n")))
 		return 0;
 	int days = 2;
-	if (argc >= 3 && !strcmp(argv[1], "--days"))
-		days = atoi(argv[2]);
+	bool all = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--days") && i + 1 < argc)
+			days = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--all"))
+			all = true;
+		else {
+			fprintf(stderr, _("irnet-node due: unknown option %s (see --help)\n"), argv[i]);
+			return 2;
+		}
+	}
 	irn_home *h = open_ro(c);
 	if (!h)
 		return 1;
+	const irn_member *me = h->roster ? irn_roster_find(h->roster, h->cfg.id) : NULL;
+	due_scope.self = h->cfg.id;
+	due_scope.roles = me ? me->roles : 0;
+	due_scope.everyone = all || (due_scope.roles & (IRN_ROLE_BIT(IRNET__ROLE__ROLE_COORDINATOR) |
+							 IRN_ROLE_BIT(IRNET__ROLE__ROLE_NATIONAL)));
 	int64_t now = irn_now_ms(), soon = (int64_t)days * 86400000;
 	const irn_config *cf = &h->cfg;
 	json_t *arr = json_array();
@@ -844,7 +900,7 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
 			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
 			snprintf(d.detail, sizeof d.detail, "%s%s", (const char *)sqlite3_column_text(st, 2),
-				 sqlite3_column_int(st, 7) ? " [EXERCISE]" : "");
+				 sqlite3_column_int(st, 7) ? " " FLOW_EXERCISE_MARK : "");
 			const char *state = (const char *)sqlite3_column_text(st, 3);
 			if (state && !strcmp(state, "reported")) {
 				d.what = N_("acknowledge report");
@@ -862,10 +918,27 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 		}
 		sqlite3_finalize(st);
 	}
+	/* our messages that expected recipients have not acknowledged */
+	if (sqlite3_prepare_v2(db, "SELECT lower(hex(message_id)), member, kind, created_ms, exercise"
+			       " FROM expected_acks WHERE expected = 1 AND acked_ms IS NULL", -1, &st,
+			       NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			due_item d = { .what = N_("acknowledgement of our message"), .ours = true };
+			snprintf(d.ref, sizeof d.ref, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(d.who, sizeof d.who, "%s", (const char *)sqlite3_column_text(st, 1));
+			const char *k = irn_kind_name((unsigned)sqlite3_column_int(st, 2));
+			snprintf(d.detail, sizeof d.detail, "%s%s", k ? k : "?",
+				 sqlite3_column_int(st, 4) ? " " FLOW_EXERCISE_MARK : "");
+			d.due_ms = sqlite3_column_int64(st, 3) + (int64_t)cf->due_ack_minutes * 60000;
+			due_add(arr, now, soon, &d, cf->timezone, c->json);
+		}
+		sqlite3_finalize(st);
+	}
 	/* end-of-response report after resolution */
 	if (sqlite3_prepare_v2(db, "SELECT lower(hex(i.message_id)), i.sender, i.system, max(t.created_ms)"
 			       " FROM incidents i JOIN transitions t ON t.incident = i.message_id"
-			       " WHERE i.state = 'resolved' AND t.to_state = 5 AND t.applied = 1"
+			       " WHERE i.state = 'resolved' AND i.end_report IS NULL AND t.to_state = 5"
+			       " AND t.applied = 1"
 			       " GROUP BY i.message_id", -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			due_item d = { .what = N_("end-of-response report") };
@@ -1031,7 +1104,7 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 			const char *sev = (const char *)sqlite3_column_text(st, 6);
 			char sys[600];
 			snprintf(sys, sizeof sys, "%s%s", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "",
-				 ex ? _("  [EXERCISE]") : "");
+				 ex ? "  " FLOW_EXERCISE_MARK : "");
 			const char *row[] = { hex, !strcmp(dir, "sent") ? _("sent") : _("received"),
 					      (const char *)sqlite3_column_text(st, 1), cat ? cat : "?",
 					      sev && !strcmp(sev, "serious") ? _("serious") : _("normal"),
@@ -1084,11 +1157,39 @@ lifecycle(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
 			json_object_set_new(t, "reason", json_string((const char *)sqlite3_column_text(st, 3)));
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 			json_object_set_new(t, "severity", json_string(sqlite3_column_int(st, 4) == 2 ? "serious" : "normal"));
+		if (sqlite3_column_int(st, 1) == 0) { /* an end report (Form 04), not a Transition */
+			json_object_set_new(t, "end_report", json_true());
+			json_object_set_new(t, "from", json_string("end-report"));
+		}
 		if (sqlite3_column_type(st, 8) == SQLITE_NULL)
 			json_object_set_new(t, "pending", json_true());
 		else if (!sqlite3_column_int(st, 6))
 			json_object_set_new(t, "refusal", json_string((const char *)sqlite3_column_text(st, 7)));
 		json_array_append_new(arr, t);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+/* For a message this node signed: who acknowledged it, who not yet. */
+static json_t *
+show_acks(irn_home *h, const uint8_t id[IRN_MSGID_LEN])
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT member, acked_ms, expected FROM expected_acks"
+			       " WHERE message_id = ? ORDER BY member", -1, &st, NULL) != SQLITE_OK)
+		return arr;
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s,s:b}", "member", sqlite3_column_text(st, 0), "expected",
+				      sqlite3_column_int(st, 2));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			char t[64];
+			irn_fmt_time(t, sizeof t, sqlite3_column_int64(st, 1), h->cfg.timezone);
+			json_object_set_new(o, "acked_at", json_string(t));
+		}
+		json_array_append_new(arr, o);
 	}
 	sqlite3_finalize(st);
 	return arr;
@@ -1171,6 +1272,23 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 	}
 	json_t *form = content && m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT
 			       ? irn_report_to_json(content, clen) : NULL;
+	json_t *typed = content && irn_typed_kind(m->h->kind) ? irn_typed_to_json(m->h->kind, content, clen)
+							       : NULL;
+	json_t *acks = show_acks(h, m->h->message_id.data);
+	const char *state = NULL;
+	char state_buf[32] = "";
+	{
+		sqlite3_stmt *ss;
+		if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT state FROM incidents WHERE message_id = ?",
+				       -1, &ss, NULL) == SQLITE_OK) {
+			sqlite3_bind_blob(ss, 1, m->h->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
+			if (sqlite3_step(ss) == SQLITE_ROW && sqlite3_column_text(ss, 0)) {
+				snprintf(state_buf, sizeof state_buf, "%s", (const char *)sqlite3_column_text(ss, 0));
+				state = state_buf;
+			}
+			sqlite3_finalize(ss);
+		}
+	}
 	json_t *life = lifecycle(h, m->h->message_id.data);
 	char fp[48], hex[33], created[64], accepted[64];
 	irn_fingerprint(fp, m->signer->sign_pk);
@@ -1193,17 +1311,45 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		json_object_set_new(o, "tlp", json_string(tlps[m->h->tlp <= 3 ? m->h->tlp : 2]));
 		if (form)
 			json_object_set(o, "form", form);
+		if (typed)
+			json_object_set(o, "payload", typed);
+		if (state)
+			json_object_set_new(o, "state", json_string(state));
+		if (json_array_size(acks))
+			json_object_set(o, "acks", acks);
 		json_object_set(o, "lifecycle", life);
 		print_json(o);
 		json_decref(o);
 	} else {
 		if (m->h->exercise)
-			printf("%s\n", _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
+			printf("%s %s\n", FLOW_EXERCISE_MARK, _("*** EXERCISE / DIỄN TẬP: not a real incident ***"));
 		if (red)
 			printf("%s\n", content ? _("TLP:RED - confidential: for the named recipients only")
 						: _("TLP:RED - sealed to other members: not readable here"));
-		printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
+		if (m->h->kind == IRNET__KIND__KIND_INITIAL_REPORT)
+			printf("%s\n", _("FORM 03 - INITIAL INCIDENT REPORT"));
+		else
+			printf("%s: %s\n", _("MESSAGE"), irn_kind_name(m->h->kind));
 		field(_("Message id:"), hex);
+		field(_("State:"), state);
+		const char *key;
+		json_t *v;
+		json_object_foreach(typed, key, v) {
+			char lbl[64], num[32];
+			snprintf(lbl, sizeof lbl, "%s:", key);
+			if (json_is_string(v))
+				field(lbl, json_string_value(v));
+			else if (json_is_integer(v) || json_is_boolean(v)) {
+				snprintf(num, sizeof num, "%s", json_is_true(v) ? _("yes") : json_is_false(v) ? _("no") : "");
+				if (json_is_integer(v))
+					snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+				field(lbl, num);
+			} else if (json_array_size(v)) {
+				char *d = json_dumps(v, JSON_COMPACT);
+				field(lbl, d);
+				free(d);
+			}
+		}
 		if (form) {
 			json_t *org = json_object_get(form, "organisation");
 			json_t *ct = json_object_get(form, "contact");
@@ -1265,6 +1411,17 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			       refused ? _("  REFUSED: ") : "", refused ? refused : "");
 		}
 	}
+	if (!c->json && json_array_size(acks)) {
+		printf("%s\n", _("ACKNOWLEDGEMENTS"));
+		size_t i;
+		json_t *a;
+		json_array_foreach(acks, i, a) {
+			const char *at = json_string_value(json_object_get(a, "acked_at"));
+			printf("  %-30s %s\n", json_string_value(json_object_get(a, "member")), at ? at : _("NOT YET"));
+		}
+	}
+	json_decref(acks);
+	json_decref(typed);
 	json_decref(life);
 	json_decref(form);
 	if (opened) {

@@ -9,6 +9,8 @@
 #include "crypto.h"
 #include "validate.h"
 #include "envelope.h"
+#include "flow.h"
+#include "payloads.h"
 #include "report.h"
 #include "seal.h"
 #include "workflow.h"
@@ -93,7 +95,9 @@ node_schema(irn_ledger *l)
 		"CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		" time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);";
 	irn_err e = irn_sqlite_err(sqlite3_exec(irn_ledger_db(l), sql, NULL, NULL, NULL));
-	return e == IRN_OK ? forms_schema(irn_ledger_db(l)) : e;
+	if (e == IRN_OK)
+		e = forms_schema(irn_ledger_db(l));
+	return e == IRN_OK ? flow_schema(l) : e;
 }
 
 static void
@@ -441,7 +445,7 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	sqlite3_stmt *st, *up;
 	if (sqlite3_prepare_v2(db, "SELECT message_id, reporter, sender, sender_roles, from_state,"
-			       " to_state, severity, reason, merged_into FROM transitions"
+			       " to_state, severity, reason, merged_into, kind FROM transitions"
 			       " WHERE incident = ? AND broker_index IS NOT NULL ORDER BY broker_index",
 			       -1, &st, NULL) != SQLITE_OK)
 		return IRN_ERR_DB;
@@ -464,19 +468,29 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	}
 	unsigned state = IRNET__INCIDENT_STATE__STATE_REPORTED;
 	char sev[16] = "", by[IRN_MAX_ID + 1] = "", reason[512] = "";
-	uint8_t merged[IRN_MSGID_LEN];
-	bool has_merged = false;
+	uint8_t merged[IRN_MSGID_LEN], end_report[IRN_MSGID_LEN];
+	bool has_merged = false, has_end = false;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		unsigned from = (unsigned)sqlite3_column_int(st, 4), to = (unsigned)sqlite3_column_int(st, 5);
 		const char *reporter = (const char *)sqlite3_column_text(st, 1);
 		const char *sender = (const char *)sqlite3_column_text(st, 2);
-		const char *why = from != state ? "the incident is no longer in the state it names"
-				  : reporter == NULL || strcmp(reporter, real_reporter) != 0
-					? "the transition names another reporter than the report's"
-					: irn_transition_allowed(from, to,
-								 (uint32_t)sqlite3_column_int64(st, 3),
-								 sender && !strcmp(real_reporter, sender));
-		if (why == NULL) {
+		uint32_t roles = (uint32_t)sqlite3_column_int64(st, 3);
+		bool is_end = sqlite3_column_int(st, 9) == IRNET__KIND__KIND_END_REPORT;
+		const char *why = reporter == NULL || strcmp(reporter, real_reporter) != 0
+					  ? "the transition names another reporter than the report's"
+				  : is_end ? flow_end_report_allowed(state, roles, sender && !strcmp(real_reporter, sender))
+				  : from != state ? "the incident is no longer in the state it names"
+				  : to == IRNET__INCIDENT_STATE__STATE_CLOSED && !has_end
+					? "closing needs the end-of-response report (Form 04), which this node does not hold"
+					: irn_transition_allowed(from, to, roles, sender && !strcmp(real_reporter, sender));
+		if (why == NULL && is_end) {
+			/* Form 04: the incident is resolved; a later close needs it */
+			state = IRNET__INCIDENT_STATE__STATE_RESOLVED;
+			has_end = true;
+			memcpy(end_report, sqlite3_column_blob(st, 0), IRN_MSGID_LEN);
+		} else if (why == NULL) {
+			if (to == IRNET__INCIDENT_STATE__STATE_RESPONDING)
+				has_end = false; /* reopened: a new end report is due */
 			state = to;
 			if (to == IRNET__INCIDENT_STATE__STATE_CLASSIFIED) {
 				snprintf(sev, sizeof sev, "%s", sqlite3_column_int(st, 6) == 2 ? "serious" : "normal");
@@ -501,8 +515,8 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
 	if (sqlite3_prepare_v2(db, "UPDATE incidents SET state = ?, decided_severity = ?, decided_by = ?,"
-			       " decided_reason = ?, merged_into = ? WHERE message_id = ?", -1, &up,
-			       NULL) != SQLITE_OK)
+			       " decided_reason = ?, merged_into = ?, end_report = ? WHERE message_id = ?",
+			       -1, &up, NULL) != SQLITE_OK)
 		return IRN_ERR_DB;
 	sqlite3_bind_text(up, 1, irn_state_name(state), -1, SQLITE_STATIC);
 	if (sev[0]) {
@@ -512,7 +526,9 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 	}
 	if (has_merged)
 		sqlite3_bind_blob(up, 5, merged, IRN_MSGID_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(up, 6, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	if (has_end)
+		sqlite3_bind_blob(up, 6, end_report, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(up, 7, incident, IRN_MSGID_LEN, SQLITE_STATIC);
 	int rc = sqlite3_step(up);
 	sqlite3_finalize(up);
 	return irn_sqlite_err(rc);
@@ -810,6 +826,8 @@ handle_deliver(node *n, const Irnet__Deliver *d)
 		e = derive_all(n, m, content, clen, idx, "received", r->accepted_ms, d->ledger_index,
 			       signer_roles);
 	if (e == IRN_OK)
+		e = flow_derive(n, m, content, clen, signer_roles, d->ledger_index, false, NULL, 0);
+	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "delivered_upto", (int64_t)d->ledger_index);
 	if (e != IRN_OK) {
 		log_error(_("cannot store a delivery: %s (it will come again)"), irn_strerror(e));
@@ -1032,8 +1050,7 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	   uint8_t id[IRN_MSGID_LEN], uint8_t **env, size_t *elen, char *err, size_t errsz)
 {
 	Irnet__Header h;
-	irn_header_fill(&h, id, n->h->cfg.id, kind, n->next_seq,
-			json_is_true(json_object_get(req, "exercise")));
+	irn_header_fill(&h, id, n->h->cfg.id, kind, n->next_seq, flow_exercise(n->h, req));
 	h.created_ms = now;
 	h.to_members = members;
 	h.n_to_members = nm;
@@ -1118,6 +1135,8 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 		e = keep_plaintext(n, id, payload, plen);
 	if (e == IRN_OK)
 		e = derive_all(n, chk, payload, plen, idx, "sent", 0, 0, chk->signer->roles);
+	if (e == IRN_OK)
+		e = flow_derive(n, chk, payload, plen, chk->signer->roles, 0, true, err, errsz);
 	if (e == IRN_OK)
 		e = irn_meta_set_int(n->h->ledger, "next_seq", (int64_t)n->next_seq + 1);
 	if (e == IRN_OK) {
@@ -1223,7 +1242,7 @@ op_report(node *n, json_t *req, const char *account)
 				 sizeof err) != IRN_OK)
 		return ctl_error(err);
 	json_t *resp = author(n, req, account, IRNET__KIND__KIND_INITIAL_REPORT, payload, plen,
-			      n->h->cfg.report_to, 1);
+			      flow_route(n->h, IRNET__KIND__KIND_INITIAL_REPORT), 1);
 	free(payload);
 	return resp;
 }
@@ -1240,6 +1259,7 @@ op_transition(node *n, json_t *req, const char *account)
 	uint8_t inc[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
 		return ctl_error(_("give the incident's full 32-digit id"));
+	flow_follow_incident(n->h, req, inc, false);
 	int to_state = to ? irn_state_parse(to) : -1;
 	if (to_state < 0)
 		return ctl_error(_("unknown state"));
@@ -1310,6 +1330,8 @@ op_transition(node *n, json_t *req, const char *account)
 	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
 	bad = self ? irn_transition_allowed(t.from_state, t.to_state, self->roles, !strcmp(reporter, self->id))
 		   : "not in the roster";
+	if (bad == NULL && t.to_state == IRNET__INCIDENT_STATE__STATE_CLOSED)
+		bad = flow_close_refusal(n->h, inc);
 	if (bad) {
 		char err[256];
 		snprintf(err, sizeof err, _("refused: %s -> %s: %s"), irn_state_name(t.from_state),
@@ -1329,6 +1351,7 @@ op_task(node *n, json_t *req, const char *account)
 	uint8_t inc[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(inc, sizeof inc, hex) != IRN_OK)
 		return ctl_error(_("give the incident's full 32-digit id"));
+	flow_follow_incident(n->h, req, inc, false);
 	size_t nt = json_array_size(items);
 	if (nt == 0 || nt > IRN_MAX_LIST)
 		return ctl_error(_("give 1 to 64 tasks"));
@@ -1399,6 +1422,7 @@ op_task_status(node *n, json_t *req, const char *account)
 	uint8_t tk[IRN_MSGID_LEN];
 	if (hex == NULL || irn_unhex(tk, sizeof tk, hex) != IRN_OK || number < 1)
 		return ctl_error(_("give the coordination order's id and the task number"));
+	flow_follow_incident(n->h, req, tk, true);
 	unsigned s = 0;
 	for (unsigned k = IRNET__TASK_STATE__TASK_ACCEPTED; state && k <= IRNET__TASK_STATE__TASK_DONE; k++)
 		if (!strcmp(state, irn_task_state_name(k)) ||
@@ -1453,13 +1477,15 @@ op_send(node *n, json_t *req, const char *account)
 	    kind == IRNET__KIND__KIND_TRANSITION || kind == IRNET__KIND__KIND_CHECKPOINT ||
 	    kind == IRNET__KIND__KIND_TASKING || kind == IRNET__KIND__KIND_TASK_STATUS)
 		return ctl_error(_("unknown kind (initial reports go through 'report')"));
+	if (irn_typed_kind((unsigned)kind))
+		return ctl_error(_("this kind has a typed form: use its own command (see irnet-node --help)"));
 	if (text == NULL || count < 1 || count > 10000)
 		return ctl_error(_("a text and a count from 1 to 10000 are required"));
 	const char *why = irn_payload_validate((unsigned)kind, (const uint8_t *)text, strlen(text));
 	if (why)
 		return ctl_error(why);
 	return author(n, req, account, (unsigned)kind, (const uint8_t *)text, strlen(text),
-		      n->h->cfg.report_to, (long)count);
+		      flow_route(n->h, (unsigned)kind), (long)count);
 }
 
 /* A typed payload built by a command (profile, attachment chunk, end
@@ -1512,7 +1538,8 @@ op_rebuild(node *n)
 		snprintf(err, sizeof err, _("cannot start the rebuild: %s"), irn_strerror(e));
 		return ctl_error(err);
 	}
-	static const char *const core[] = { "incidents", "transitions", "tasks", NULL };
+	static const char *const core[] = { "incidents", "transitions", "tasks", "reports", "alerts",
+					    "expected_acks", NULL };
 	char sql[128];
 	for (size_t i = 0; e == IRN_OK && core[i]; i++) {
 		snprintf(sql, sizeof sql, "DELETE FROM %s", core[i]);
@@ -1584,6 +1611,9 @@ op_rebuild(node *n)
 		if (e == IRN_OK && content)
 			e = derive_all(n, m, content, clen, idx, own ? "sent" : "received", own ? 0 : at,
 				       own ? 0 : (uint64_t)sqlite3_column_int64(st, 5), roles);
+		if (e == IRN_OK && content)
+			e = flow_derive(n, m, content, clen, roles,
+					own ? 0 : (uint64_t)sqlite3_column_int64(st, 5), own, NULL, 0);
 		else if (content == NULL)
 			unreadable++;
 		messages++;
@@ -1893,6 +1923,8 @@ ctl_handle(node *n)
 		resp = op_send_payload(n, req, account);
 	else if (!strcmp(op, "rebuild"))
 		resp = op_rebuild(n);
+	else if ((resp = flow_op(n, op, req, account)) != NULL)
+		;
 	else if (!strcmp(op, "members") || !strcmp(op, "delivery") || !strcmp(op, "broker-events") ||
 		 !strcmp(op, "audit")) {
 		resp = op_query(n, req, fd);
@@ -2087,6 +2119,7 @@ node_daemon_run(irn_home *h)
 				dealer_handle(&n);
 			}
 		end_batch(&n);
+		flow_send_acks(&n); /* acknowledgements of what was just committed */
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_handle(&n);
 		expire_queries(&n);
@@ -2126,3 +2159,26 @@ node_daemon_run(irn_home *h)
 	zmq_ctx_term(n.ctx);
 	return 0;
 }
+
+/* ---- for node/flow.c ---- */
+
+irn_home *nd_home(node *n) { return n->h; }
+bool nd_replaying(node *n) { return n->replaying; }
+
+json_t *
+nd_author(node *n, json_t *req, const char *account, unsigned kind, const uint8_t *payload,
+	  size_t plen, const char *default_to)
+{
+	return author(n, req, account, kind, payload, plen, default_to, 1);
+}
+
+json_t *nd_ctl_error(const char *msg) { return ctl_error(msg); }
+void nd_record_event(node *n, const char *member, const char *reason, const char *detail)
+{
+	record_event(n, member, reason, detail);
+}
+irn_err nd_replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
+{
+	return replay_incident(n, incident);
+}
+const char *nd_account(void) { return account_name(); }

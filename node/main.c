@@ -25,7 +25,17 @@ usage(FILE *f)
 		"  rotate-keys           make new keys; switch when the roster names them\n"
 		"  run                   the daemon (foreground; stop with SIGTERM)\n"
 		"  report ...            sign and send an initial incident report (Form 03)\n"
-		"  message ...           sign and send another kind of message (text body)\n"
+		"  message ...           sign and send a note (free text)\n"
+		"  progress ID ...       a progress report on an incident\n"
+		"  plan ID ...           a response plan\n"
+		"  direction ID ...      a request for direction\n"
+		"  support ID ...        a support request\n"
+		"  end-report ID ...     the end-of-response report (Form 04): resolves it\n"
+		"  alert ...             an alert or advisory to a role group or everyone\n"
+		"  ack ID                acknowledge a message by hand (the daemon already does)\n"
+		"  acks ID               who has acknowledged a message sent here, who not yet\n"
+		"  alerts                alerts sent and received, with acknowledgements\n"
+		"  drill start NAME|stop mark everything signed here as an exercise\n"
 		"  classify ID ...       classify an incident (severity and why)\n"
 		"  transition ID --to S  move an incident along its lifecycle\n"
 		"  task ID --assign ...  a coordination order (Form 06) with deadlines\n"
@@ -99,6 +109,16 @@ main(int argc, char **argv)
 		return node_cmd_report(&c, argc, argv);
 	if (!strcmp(cmd, "message"))
 		return node_cmd_message(&c, argc, argv);
+	if (node_is_typed_command(cmd))
+		return node_cmd_typed(&c, argc, argv);
+	if (!strcmp(cmd, "ack"))
+		return node_cmd_ack(&c, argc, argv);
+	if (!strcmp(cmd, "acks"))
+		return node_cmd_acks(&c, argc, argv);
+	if (!strcmp(cmd, "alerts"))
+		return node_cmd_alerts(&c, argc, argv);
+	if (!strcmp(cmd, "drill"))
+		return node_cmd_drill(&c, argc, argv);
 	if (!strcmp(cmd, "transition") || !strcmp(cmd, "classify"))
 		return node_cmd_transition(&c, argc, argv);
 	if (!strcmp(cmd, "due"))

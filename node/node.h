@@ -26,6 +26,13 @@ int node_cmd_outbox(irn_cli *c, int argc, char **argv);
 int node_cmd_status(irn_cli *c, int argc, char **argv);
 int node_cmd_events(irn_cli *c, int argc, char **argv);
 int node_cmd_ledger_audit(irn_cli *c, int argc, char **argv);
+/* flow_cmd.c: progress, plan, direction, support, end-report, alert */
+bool node_is_typed_command(const char *name);
+int node_cmd_typed(irn_cli *c, int argc, char **argv);
+int node_cmd_ack(irn_cli *c, int argc, char **argv);
+int node_cmd_acks(irn_cli *c, int argc, char **argv);
+int node_cmd_alerts(irn_cli *c, int argc, char **argv);
+int node_cmd_drill(irn_cli *c, int argc, char **argv);
 
 /* u32be length-prefixed frames on a stream socket. */
 int node_frame_write(int fd, const char *s, size_t n);

@@ -4,7 +4,7 @@
 # reports a ransomware incident in Vietnamese; it arrives verified at the
 # owner and the coordinator with the broker's signed receipt; the
 # coordinator acknowledges and classifies it, orders the response team to
-# act, the team reports back, the owner resolves it and the coordinator
+# act, the team reports back, the hospital ends it (Form 04) and the coordinator
 # closes it; every node agrees on every step and every ledger verifies.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -83,9 +83,12 @@ ORDER=$("$NODE" --home "$DIR/doi-ungcuu" --json tasks | /usr/bin/python3 -c 'imp
 wait_for 15 sh -c "'$NODE' --home '$DIR/sotttt' --json tasks | grep -q '\"state\": \"done\"'"
 "$NODE" --home "$DIR/sotttt" tasks
 
-say "8. The owner reports it resolved; the coordinator closes it"
-"$NODE" --home "$DIR/owner-syt" transition "$ID" --to resolved
+say "8. The hospital sends the end-of-response report (Form 04): resolved; the coordinator closes it"
+"$NODE" --home "$DIR/op-benhvien" end-report "$ID" --outcome "Đã khôi phục dữ liệu từ bản sao lưu" \
+  --cause "Máy trạm nhiễm mã độc qua thư điện tử" --handling with-help --damage-vnd 50000000
 wait_for 15 agree resolved
+wait_for 15 "$NODE" --home "$DIR/op-benhvien" acks "$ID"   # every receiver acknowledged the report
+"$NODE" --home "$DIR/op-benhvien" acks "$ID"
 "$NODE" --home "$DIR/sotttt" transition "$ID" --to closed --reason "Đã nhận báo cáo kết thúc ứng cứu"
 wait_for 15 agree closed
 for n in op-benhvien owner-syt sotttt; do printf '%-12s %s\n' $n "$(state_of $n)"; done

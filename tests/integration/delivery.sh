@@ -21,7 +21,7 @@ for n in own coord; do
   check "$n stored the broker's receipt with it" eq "$(sql "$T/$n/ledger.db" "select count(*) from ledger where type=2 and receipt is not null")" 1
 done
 check "responder (not addressed) receives nothing" eq "$(sql "$T/resp/ledger.db" "select count(*) from ledger where type=2")" 0
-check "broker ledgered it once" eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2")" 1
+check "broker ledgered it once" eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2 and kind=1")" 1
 check "operator outbox is done" eq "$(sql "$T/op/ledger.db" "select state from outbox")" done
 check "show --json verifies the signature at the coordinator" \
   sh -c "'$NODE' --home '$T/coord' --json show $id | grep -q '\"verified\": true'"
@@ -30,9 +30,9 @@ check "show --json verifies the signature at the coordinator" \
 kill "${PIDS[3]}"; wait "${PIDS[3]}" 2>/dev/null || true   # coord
 "$NODE" --home "$T/op" report --system "Hệ thống thư điện tử" --security-level 2 --category fault.power --organisation "Sở Nội vụ" \
   --summary "Mất điện tại phòng máy" --detected-at 2026-11-25T10:00:00+07:00 --wait 15 >/dev/null
-check "owner receives the second report" wait_for 15 sh -c "[ \$(sqlite3 '$T/own/ledger.db' 'select count(*) from ledger where type=2') = 2 ]"
+check "owner receives the second report" wait_for 15 sh -c "[ \$(sqlite3 '$T/own/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 2 ]"
 start_node "$T" coord
-check "coordinator catches up after restart" wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 2 ]"
+check "coordinator catches up after restart" wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 2 ]"
 
 # A broker restart: nodes reconnect by themselves and traffic flows again.
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
@@ -40,7 +40,7 @@ kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
   --summary "Mã độc trên máy trạm" --detected-at 2026-11-25T11:00:00+07:00 >/dev/null
 check "report is queued while the broker is down" eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where state='pending'")" 1
 start_broker "$T"
-check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 3 ]"
+check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 3 ]"
 check "outbox drained" wait_for 10 sh -c "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state='pending'\") = 0 ]"
 
 check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify

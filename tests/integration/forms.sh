@@ -80,8 +80,8 @@ check "Form 06 in Vietnamese: title, assignee, instructions, deadline" sh -c "gr
 
 # Form 04: an end report linked to the initial report
 initial_ms=1781053200000   # 2026-06-10 08:00 +07:00
-hex=$(/usr/bin/python3 "$PBENC" end-report "$id" kontum/op "$initial_ms" "Đã khôi phục từ bản sao lưu" 2 1781568000000 --damage-vnd 12500000 --national)
-end=$("$NODE" --home "$T/op" message --kind end-report --payload-hex "$hex" --to role:coordinator)
+end=$("$NODE" --home "$T/op" end-report "$id" --outcome "Đã khôi phục từ bản sao lưu" --handling with-help \
+  --ended-at 2026-06-16T00:00:00Z --damage-vnd 12500000 --national-help --to role:coordinator | grep -oE '[0-9a-f]{32}' | head -1)
 check "the coordinator holds the end report" wait_for 15 holds coord "$end"
 "$NODE" --home "$T/coord" form "$end" > "$T/f04.vi"
 check "Form 04 in Vietnamese: title, link to the initial report, damage, handling" sh -c "grep -q 'MẪU 04 - BÁO CÁO KẾT THÚC ỨNG PHÓ SỰ CỐ' '$T/f04.vi' && grep -q 'Sự cố (số báo cáo ban đầu): *$id' '$T/f04.vi' && grep -q 'Ước tính thiệt hại: *12.500.000 VND' '$T/f04.vi' && grep -q 'có sự hỗ trợ của tổ chức khác trong nước' '$T/f04.vi'"

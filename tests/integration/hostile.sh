@@ -22,8 +22,8 @@ check "a member without the operator role cannot submit a report" \
 check "a resent envelope gets its receipt again; the same id with other bytes is refused" \
   eq "$(probe mallory replay | tr '\n' ' ')" "RECEIPT RECEIPT ERR_DUPLICATE_CONFLICT "
 
-stored=$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2")
-check "only the two genuine messages are in the broker's ledger" eq "$stored" 2
+stored=$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2 and kind=1")
+check "only the two genuine reports are in the broker's ledger (acknowledgements aside)" eq "$stored" 2
 check "nothing from the impersonation or the forbidden role was stored" \
   eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2 and sender in ('kontum/op','kontum/resp')")" 0
 check "refusals are logged with member and reason" \
@@ -55,14 +55,14 @@ check "garbage cuts the sender off" eq "$(probe mallory garbage)" DISCONNECTED
 check "an oversized frame cuts the sender off" eq "$(probe mallory oversize)" DISCONNECTED
 check "a multi-frame message cuts the sender off" eq "$(probe mallory multiframe)" DISCONNECTED
 check "the broker is still up" kill -0 "${PIDS[0]}"
-check "garbage was stored nowhere" eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2")" 2
+check "garbage was stored nowhere" eq "$(sql "$T/broker/ledger.db" "select count(*) from ledger where type=2 and kind=1")" 2
 
 out=$("$NODE" --home "$T/op" --json report --system "Hệ thống văn bản điều hành" --security-level 3 \
   --category attack.phishing --summary "Thư giả mạo gửi cán bộ" --organisation "Sở Tài chính" \
   --detected-at 2026-11-25T09:00:00+07:00 --wait 15)
 check "honest traffic still flows during and after the attacks" sh -c "echo '$out' | grep -q '\"receipt\": true'"
 check "the coordinator got the honest report and the two genuine probe reports" \
-  wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') = 3 ]"
+  wait_for 15 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 3 ]"
 check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify
 for n in op coord; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
 finish

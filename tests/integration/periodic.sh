@@ -17,11 +17,12 @@ rep() { # NODE CATEGORY DETECTED [extra...]
   "$NODE" --home "$T/$n" --json report --system "Hệ thống $cat" --security-level 3 --category "$cat" \
     --summary "Sự cố $cat" --organisation "Tổ chức $n" --detected-at "$det" --wait 15 "$@" | jid
 }
-endrep() { # NODE INCIDENT HANDLING [--damage-vnd N] [--national] [--exercise]
+endrep() { # NODE INCIDENT HANDLING(1 self, 2 with help, 3 foreign help) [--damage-vnd N] [--national] [--exercise]
   local n=$1 inc=$2 h=$3; shift 3
-  local ex=""; if [ "${!#}" = "--exercise" ]; then ex=--exercise; set -- "${@:1:$#-1}"; fi
-  "$NODE" --home "$T/$n" message --kind end-report --to role:coordinator $ex \
-    --payload-hex "$(/usr/bin/python3 "$PBENC" end-report "$inc" "kontum/$n" 1781053200000 "Đã xử lý xong" "$h" 1781568000000 "$@")" >/dev/null
+  local how=(x self with-help foreign-help) args=()
+  local x; for x in "$@"; do [ "$x" = --national ] && args+=(--national-help) || args+=("$x"); done
+  "$NODE" --home "$T/$n" end-report "$inc" --to role:coordinator --outcome "Đã xử lý xong" \
+    --handling "${how[$h]}" --ended-at 2026-06-16T00:00:00Z "${args[@]}" >/dev/null
 }
 # In the period (first half of 2026). An end report counts when it comes
 # from the incident's reporter, its owner or a coordinator.
@@ -41,10 +42,12 @@ endrep op2 "$d" 3
 endrep op1 "$e" 1 --damage-vnd 999999999 --exercise
 endrep op1 "$f" 1 --damage-vnd 7
 endrep op2 "$g" 1 --damage-vnd 7
-endrep op2 "$c" 1 --damage-vnd 42   # another operator cannot end op1's phishing incident
+refused() { ! "$@" 2>/dev/null; }
+check "an operator that does not hold op1's incident cannot send an end report for it" \
+  refused endrep op2 "$c" 1 --damage-vnd 42
 endrep op2 "$d" 1 --damage-vnd 9 --exercise   # a drill's end report does not end a real incident
 "$NODE" --home "$T/coord" transition "$m" --to merged --merged-into "$b" --reason "Trùng với sự cố $b" >/dev/null
-check "the coordinator holds 8 reports and 9 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 17 ]"
+check "the coordinator holds 8 reports and 8 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 16 ]"
 check "... and the merge" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep $m | grep -q merged"
 
 "$NODE" --home "$T/coord" periodic --from 2026-01-01 --to 2026-06-30 --format json > "$T/p.json"

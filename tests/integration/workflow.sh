@@ -47,6 +47,10 @@ final=$(state_at coord "$id")
 if [ "$final" = responding ]; then
   "$NODE" --home "$T/own" transition "$id" --to resolved >/dev/null
   check "the owner resolves it" wait_for 15 all_at "$id" resolved
+  check "closing without the end report (Form 04) is refused" \
+    sh -c "! '$NODE' --home '$T/coord' transition $id --to closed --reason x 2>'$T/err' && grep -q 'end-of-response report' '$T/err'"
+  "$NODE" --home "$T/op" end-report "$id" --outcome "Đã khôi phục từ bản sao lưu" --handling with-help >/dev/null
+  check "the coordinator holds the end report" wait_for 15 sh -c "'$NODE' --home '$T/coord' --json show $id | grep -q '\"end_report\": true'"
   "$NODE" --home "$T/coord" transition "$id" --to closed --reason "Đã nhận báo cáo kết thúc" >/dev/null
   check "the coordinator closes it: every node agrees" wait_for 15 all_at "$id" closed
 fi

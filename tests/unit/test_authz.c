@@ -5,6 +5,7 @@
  * docs/SECURITY.md says. The expected table is written out here on its own,
  * not read from authz.c, so a change to one without the other fails. */
 #include "helpers.h"
+#include "payloads.h"
 #include "authz.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ static const struct {
 	{ 3, "owc", "wcsn" },           /* response-plan */
 	{ 4, "owc", "wcsn" },           /* direction-request */
 	{ 5, "owc", "wcsn" },           /* support-request */
-	{ 6, "owc", "wcsn" },           /* end-report */
+	{ 6, "owc", "owcsn" },          /* end-report */
 	{ 10, "csn", "owcrsn" },        /* classification */
 	{ 11, "cn", "owcrsn" },         /* tasking */
 	{ 12, "row", "wcsn" },          /* task-status */
@@ -94,6 +95,22 @@ payload_for(unsigned kind, size_t *len)
 		return th_report_payload(len);
 	uint8_t *b = calloc(1, 256);
 	assert_non_null(b);
+	if (irn_typed_kind(kind)) { /* the typed workflow payloads (common/payloads.c) */
+		static const char ref[] = "\"incident\":\"07000000000000000000000000000000\",\"reporter\":\"kontum/operator\"";
+		char js[512];
+		snprintf(js, sizeof js, "{%s,\"summary\":\"s\",\"objective\":\"o\",\"question\":\"q\","
+			 "\"needed\":\"n\",\"from\":\"national\",\"outcome\":\"o\",\"handling\":\"self\","
+			 "\"initial_reported_at\":\"2026-11-25T07:00:00Z\",\"level\":\"warning\",\"title\":\"t\","
+			 "\"text\":\"x\",\"message_id\":\"07000000000000000000000000000000\",\"sender\":\"kontum/operator\"}", ref);
+		json_t *form = json_loads(js, 0, NULL);
+		assert_non_null(form);
+		uint8_t *p = NULL;
+		char err[256];
+		assert_int_equal(irn_typed_from_json(kind, form, irn_now_ms(), &p, len, err, sizeof err), IRN_OK);
+		json_decref(form);
+		free(b);
+		return p;
+	}
 	if (kind == IRNET__KIND__KIND_CHECKPOINT) {
 		uint8_t hash[IRN_HASH_LEN] = { 1 };
 		Irnet__Checkpoint c = IRNET__CHECKPOINT__INIT;

@@ -273,11 +273,13 @@ test_end_report_validate(void **state)
 	assert_null(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, buf, n));
 	r.handling = 4;
 	n = irnet__end_report__pack(&r, buf);
-	assert_string_equal(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, buf, n), "bad handling");
+	const char *why = irn_payload_validate(IRNET__KIND__KIND_END_REPORT, buf, n);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "handling"));
 	r.handling = 1;
 	ref.incident.len = 15;
 	n = irnet__end_report__pack(&r, buf);
-	assert_string_equal(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, buf, n), "bad incident reference");
+	assert_non_null(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, buf, n));
 	/* a text body is no end report */
 	assert_non_null(irn_payload_validate(IRNET__KIND__KIND_END_REPORT, (const uint8_t *)"xong", 4));
 }
