@@ -96,6 +96,8 @@ size_t
 irn_merkle_path(const irn_merkle *t, size_t m, uint8_t (*path)[IRN_HASH_LEN])
 {
 	size_t len = 0;
+	if (m >= t->n)
+		return 0;
 	for (size_t k = 0; k + 1 < t->levels && len < IRN_MERKLE_MAX_PATH; k++) {
 		size_t sib = m ^ 1;
 		if (sib < t->width[k])
