@@ -1,13 +1,16 @@
 /* commit.c - the commit thread: the only user of the broker's database.
  *
- * For each checked submission: duplicate (sender, id) -> sequence -> append
- * with a broker-signed receipt. Everything read in one round shares one
- * transaction (group commit); receipts leave only after COMMIT returned
+ * For each checked submission: duplicate (sender, id) -> sequence -> held
+ * for the batch (receipts.c). Everything read in one round shares one
+ * transaction (group commit); before COMMIT the batch is sealed: one signed
+ * Merkle root, each message appended with its receipt (leaf, path, root).
+ * Receipts leave only after COMMIT returned
  * (synchronous=FULL: the WAL is fsynced). Then the delivery pump: for each
  * member with a live session, a cursor over the ledger finds what is
  * addressed to it, up to a window of unacknowledged deliveries.
  */
 #include "internal.h"
+#include "receipts.h"
 #include "authz.h"
 #include "wire.h"
 #include "crypto.h"
@@ -42,6 +45,7 @@ typedef struct committer {
 	job **out;              /* replies waiting for the commit */
 	size_t n_out, cap_out;
 	uint64_t accepted, refused;
+	receipts rb;            /* accepted this round, sealed before COMMIT */
 } committer;
 
 static csess *
@@ -188,26 +192,6 @@ signed_sequence(committer *c, const job *j, uint64_t *seq)
 	return ok;
 }
 
-static char *
-join_members(const Irnet__Header *h)
-{
-	size_t n = 2;
-	for (size_t i = 0; i < h->n_to_members; i++)
-		n += strlen(h->to_members[i]) + 1;
-	char *s = malloc(n), *p = s;
-	if (s == NULL)
-		return NULL;
-	*p++ = '\n';
-	for (size_t i = 0; i < h->n_to_members; i++) {
-		size_t l = strlen(h->to_members[i]);
-		memcpy(p, h->to_members[i], l);
-		p += l;
-		*p++ = '\n';
-	}
-	*p = 0;
-	return s;
-}
-
 /* Security events are kept in the broker's database (not the ledger) for
  * coordinators to list; they ride in the current batch transaction. */
 static void
@@ -236,6 +220,35 @@ refuse(committer *c, job *j, unsigned code, const uint8_t *msgid, const char *re
 	broker_event(NULL, j->member, irn_error_code_name(code), "submission refused: %s", reason);
 	keep_event(c, j->member, irn_error_code_name(code), reason);
 	emit_error(c, j->member, j->gen, code, msgid, reason, ex);
+}
+
+static void
+storage_error(void *ctx, const char *member, uint64_t gen, const uint8_t *msgid, bool exercise)
+{
+	emit_error(ctx, member, gen, IRNET__ERROR_CODE__ERR_STORAGE, msgid,
+		   "broker cannot store now; retry later", exercise);
+}
+
+/* The batch is unusable: roll back and ask every author in it to retry
+ * (held messages by id, held replies without one). */
+static void
+fail_batch(committer *c)
+{
+	irn_ledger_rollback(c->h->ledger);
+	c->in_tx = false;
+	receipts_abort(&c->rb, storage_error, c);
+	for (size_t i = 0; i < c->n_out; i++) {
+		emit_error(c, c->out[i]->member, c->out[i]->gen, IRNET__ERROR_CODE__ERR_STORAGE, NULL,
+			   "broker cannot store now; retry later", false);
+		job_free(c->out[i]);
+	}
+	c->n_out = 0;
+}
+
+static void
+hold_cb(void *ctx, job *j)
+{
+	hold(ctx, j);
 }
 
 static void
@@ -271,6 +284,15 @@ handle_submit(committer *c, job *j)
 		return;
 	}
 	/* Duplicate: same id and bytes -> the same receipt again; other bytes -> attack. */
+	switch (receipts_duplicate(&c->rb, hd->sender, hd->message_id.data, j->bytes, j->len, j->member,
+				   j->gen)) {
+	case RC_SAME: return; /* held in this batch: its receipt goes here too */
+	case RC_CONFLICT:
+		refuse(c, j, IRNET__ERROR_CODE__ERR_DUPLICATE_CONFLICT, hd->message_id.data,
+		       "message id reused with different content", hd->exercise);
+		return;
+	case RC_NONE: break;
+	}
 	uint8_t *old = NULL, *oldrc = NULL;
 	size_t oldlen = 0, oldrclen = 0;
 	if (irn_ledger_find(c->h->ledger, hd->sender, hd->message_id.data, NULL, &old, &oldlen,
@@ -314,89 +336,38 @@ handle_submit(committer *c, job *j)
 			   "an earlier message is missing; resend in order", hd->exercise);
 		return;
 	}
-	int64_t now = irn_now_ms();
-	uint64_t idx = irn_ledger_next_index(c->h->ledger);
-	Irnet__Receipt rc = IRNET__RECEIPT__INIT;
-	rc.envelope_hash.data = j->msg->hash;
-	rc.envelope_hash.len = IRN_HASH_LEN;
-	rc.message_id = hd->message_id;
-	rc.sender = hd->sender;
-	rc.accepted_ms = now;
-	rc.ledger_index = idx;
-	rc.roster_version = c->h->roster->version;
-	rc.has_roster_hash = true;
-	rc.roster_hash.data = c->h->roster->hash;
-	rc.roster_hash.len = IRN_HASH_LEN;
-	if (hd->sequence != last + 1) {
-		rc.has_expected_sequence = true;
-		rc.expected_sequence = last + 1;
+	uint64_t expected = 0;
+	if (hd->sequence != last + 1) { /* not reached: gaps are refused above (kept for relays) */
+		expected = last + 1;
 		log_warn(_("%s skipped sequence numbers: got %llu, expected %llu (reported to it)"),
 			 hd->sender, (unsigned long long)hd->sequence, (unsigned long long)last + 1);
 	}
-	uint8_t pl[256];
-	size_t pn = irnet__receipt__get_packed_size(&rc);
-	uint8_t *renv = NULL;
-	size_t rlen = 0;
-	irn_err e = IRN_ERR_TOOBIG;
-	if (pn <= sizeof pl) {
-		irnet__receipt__pack(&rc, pl);
-		e = irn_broker_reply(c->h->keys, c->h->cfg.network, c->h->cfg.id, hd->sender,
-				     IRNET__KIND__KIND_RECEIPT, atomic_fetch_add(&c->sh->self_seq, 1) + 1,
-				     hd->message_id.data, hd->exercise, pl, pn, &renv, &rlen);
-	}
-	char *members = e == IRN_OK ? join_members(hd) : NULL;
-	uint32_t roles = 0;
-	for (size_t i = 0; i < hd->n_to_roles; i++)
-		roles |= IRN_ROLE_BIT(hd->to_roles[i]);
-	if (e == IRN_OK && members) {
-		irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = now,
-				  .roster_version = c->h->roster->version, .sender = hd->sender,
-				  .message_id = hd->message_id.data, .kind = hd->kind,
-				  .sequence = hd->sequence, .data = j->bytes, .len = j->len,
-				  .receipt = renv, .rlen = rlen, .to_roles = roles, .to_members = members };
-		e = irn_ledger_append(c->h->ledger, &ent, NULL);
-		if (e == IRN_OK)
-			e = use_sequence(c, hd->sender, hd->sequence);
-	} else if (e == IRN_OK) {
-		e = IRN_ERR_NOMEM;
-	}
-	free(members);
+	uint64_t seq = hd->sequence, idx = 0;
+	bool exercise = hd->exercise;
+	unsigned kind = hd->kind;
+	uint8_t msgid[IRN_MSGID_LEN];
+	memcpy(msgid, hd->message_id.data, IRN_MSGID_LEN);
+	char sender[IRN_MAX_ID + 1];
+	snprintf(sender, sizeof sender, "%s", hd->sender);
+	/* held for the batch: j gives its envelope and message away (hd dies) */
+	irn_err e = receipts_add(&c->rb, c->h->ledger, j, irn_now_ms(), c->h->roster, expected, &idx);
 	if (e != IRN_OK) {
 		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
-		free(renv);
-		/* The batch is unusable: roll back and ask every author to retry. */
-		irn_ledger_rollback(c->h->ledger);
-		c->in_tx = false;
-		for (size_t i = 0; i < c->n_out; i++) {
-			emit_error(c, c->out[i]->member, c->out[i]->gen, IRNET__ERROR_CODE__ERR_STORAGE,
-				   NULL, "broker cannot store now; retry later", false);
-			job_free(c->out[i]);
-		}
-		c->n_out = 0;
-		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
-			   "broker cannot store now; retry later", hd->exercise);
+		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, msgid,
+			   "broker cannot store now; retry later", exercise);
+		return;
+	}
+	e = use_sequence(c, sender, seq);
+	if (e != IRN_OK) {
+		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
+		fail_batch(c); /* this message too: it is held in the batch */
 		return;
 	}
 	c->accepted++;
 	irn_crash_point("broker-mid-batch");
-	log_debug("accepted %s #%llu from %s (%s) at ledger %llu", irn_kind_name(hd->kind),
-		  (unsigned long long)hd->sequence, hd->sender, hd->exercise ? "EXERCISE" : "real",
+	log_debug("accepted %s #%llu from %s (%s) at ledger %llu", irn_kind_name(kind),
+		  (unsigned long long)seq, sender, exercise ? "EXERCISE" : "real",
 		  (unsigned long long)idx);
-	Irnet__Packet p = IRNET__PACKET__INIT;
-	p.p_case = IRNET__PACKET__P_RECEIPT;
-	p.receipt.data = renv;
-	p.receipt.len = rlen;
-	size_t plen;
-	uint8_t *pb = packet_pack(&p, &plen);
-	free(renv);
-	job *o = pb ? job_new(J_OUT, j->member, j->gen) : NULL;
-	if (o) {
-		o->bytes = pb;
-		o->len = plen;
-		hold(c, o);
-	} else {
-		free(pb);
-	}
 }
 
 /* ---- delivery ---- */
@@ -476,6 +447,14 @@ static void
 flush(committer *c)
 {
 	irn_err e = IRN_OK;
+	if (c->in_tx && c->rb.n) { /* one signed root for the batch, then its rows */
+		e = receipts_seal(&c->rb, c->sh, hold_cb, c);
+		if (e != IRN_OK) {
+			log_error(_("cannot seal the batch's receipts: %s"), irn_strerror(e));
+			fail_batch(c);
+			return;
+		}
+	}
 	if (c->in_tx) {
 		e = irn_meta_set_int(c->h->ledger, "self_seq", (int64_t)atomic_load(&c->sh->self_seq));
 		if (e == IRN_OK)
@@ -840,6 +819,8 @@ commit_main(void *arg)
 		n = s->next;
 		free(s);
 	}
+	receipts_abort(&c.rb, storage_error, &c); /* none: flush() sealed them */
+	receipts_free(&c.rb);
 	free(c.out);
 	job_send(cx->to_io, job_new(J_STOP, "", 0));
 	return NULL;

@@ -202,7 +202,7 @@ int
 irn_cli_ledger_verify(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: ledger verify\nCheck the whole ledger: hash chain, recorded head, rosters, and every\nsignature against the roster in force when it was accepted. Names the\nfirst bad entry. Exit 0 if it verifies, 1 if not.\n")))
+		_("usage: ledger verify\nCheck the whole ledger: hash chain, recorded head, rosters, and every\nsignature against the roster in force when it was accepted, including\nthe broker's batch-signed receipts (each batch signature once). Names\nthe first bad entry. Signatures are checked on one thread per CPU; the\nenvironment variable IRNET_VERIFY_THREADS=N sets another number (1-16).\nExit 0 if it verifies, 1 if not.\n")))
 		return 0;
 	irn_home *h = NULL;
 	if (irn_home_open(c->home, false, true, &h) != IRN_OK)

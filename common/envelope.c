@@ -10,6 +10,7 @@
 #include "canon.h"
 #include "workflow.h"
 #include "validate.h"
+#include "merkle.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,17 +138,8 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 		irnet__initial_report__free_unpacked(r, NULL);
 		return why;
 	}
-	case IRNET__KIND__KIND_RECEIPT: {
-		Irnet__Receipt *r = irnet__receipt__unpack(NULL, len, p);
-		if (r == NULL)
-			return "receipt does not decode";
-		const char *why = !irn_pb_canonical(&r->base, p, len) ? "receipt not canonical" : NULL;
-		if (r->envelope_hash.len != IRN_HASH_LEN || r->message_id.len != IRN_MSGID_LEN ||
-		    !irn_member_id_ok(r->sender) || r->ledger_index == 0)
-			why = "bad receipt";
-		irnet__receipt__free_unpacked(r, NULL);
-		return why;
-	}
+	case IRNET__KIND__KIND_RECEIPT: /* the broker's signed batch root (merkle.h) */
+		return irn_batch_root_validate(p, len);
 	case IRNET__KIND__KIND_TASKING:
 		return irn_tasking_validate(p, len);
 	case IRNET__KIND__KIND_PROFILE:

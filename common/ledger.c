@@ -3,6 +3,10 @@
 #include "crypto.h"
 #include "envelope.h"
 #include "roster.h"
+#include "merkle.h"
+
+#include <pthread.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -470,39 +474,253 @@ bad(irn_verify_result *res, uint64_t idx, const char *fmt, ...)
 	return IRN_ERR_INVALID;
 }
 
-/* A broker receipt: signed by a broker-role member of r, about hash. */
-static const char *
-check_receipt(const irn_roster *r, const char *network, const uint8_t *rc, size_t rlen,
-	      const uint8_t env_hash[IRN_HASH_LEN])
+/* ---- ledger verify: the chain on one thread, signatures on a pool ----
+ *
+ * The reading thread walks the rows in index order and checks what is cheap
+ * and sequential: contiguous indexes, the hash chain, rosters (they change
+ * the roster in force), the roster column. Every MESSAGE and RECEIPT entry
+ * becomes a task that the pool's threads check independently (envelope
+ * signature, indexed columns, the receipt: inclusion path, then its batch
+ * root's signature, once per batch through a shared cache). Chunks of tasks
+ * are checked while the next chunk is read. Then, again in index order, the
+ * outcomes are read: the first bad entry is reported exactly as a serial walk
+ * would (each entry's checks in the same order), and checkpoints are matched
+ * against the entry hashes and the receipts that countersign them. */
+
+#define VERIFY_CHUNK 1024
+#define VERIFY_MAX_THREADS 16
+
+typedef struct vtask {
+	uint64_t idx, ordinal;   /* index; rows read up to and including it */
+	int type;
+	int64_t at;
+	const irn_roster *roster;
+	uint8_t *data, *rcpt;    /* owned copies */
+	size_t len, rlen;
+	char *col_sender;
+	uint8_t col_id[IRN_MSGID_LEN];
+	int col_id_len;
+	unsigned col_kind;
+	uint64_t col_seq;
+	/* outcome */
+	char fail[200];          /* the entry itself (before its checkpoint checks) */
+	char rfail[200];         /* the receipt stored with it (after them) */
+	uint8_t env_hash[IRN_HASH_LEN];
+	bool own_cp, cp_form;    /* our checkpoint; its payload decodes */
+	uint64_t cp_index;
+	uint8_t cp_hash[IRN_HASH_LEN];
+	bool names;              /* a RECEIPT entry: it names envelope `named` */
+	uint8_t named[IRN_HASH_LEN];
+} vtask;
+
+typedef struct vpool {
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	vtask *t;                /* the chunk being checked */
+	size_t n, next, finished;
+	uint64_t round;
+	bool stop;
+	const char *network, *self;
+	irn_root_cache *cache;
+} vpool;
+
+static void
+vtask_clear(vtask *t)
 {
+	free(t->data);
+	free(t->rcpt);
+	free(t->col_sender);
+	memset(t, 0, sizeof *t);
+}
+
+static const char *
+receipt_problem(const irn_roster *r, const char *network, const uint8_t *b, size_t len,
+		irn_root_cache *cache, Irnet__Receipt **out)
+{
+	irn_refusal why;
+	switch (irn_receipt_check(r, network, NULL, b, len, 0, 0, cache, out, &why)) {
+	case IRN_RECEIPT_OK: return NULL;
+	case IRN_RECEIPT_NOT_BROKER: return "receipt not signed by a broker";
+	default: return why.reason;
+	}
+}
+
+static void
+check_task(vpool *p, vtask *t)
+{
+	if (t->type == IRN_ENTRY_RECEIPT) {
+		Irnet__Receipt *rc = NULL;
+		const char *w = receipt_problem(t->roster, p->network, t->data, t->len, p->cache, &rc);
+		if (w) {
+			snprintf(t->fail, sizeof t->fail, "receipt does not verify: %s", w);
+			return;
+		}
+		t->names = true;
+		memcpy(t->named, rc->envelope_hash.data, IRN_HASH_LEN);
+		irnet__receipt__free_unpacked(rc, NULL);
+		return;
+	}
 	irn_msg *m = NULL;
 	irn_refusal why;
-	if (irn_envelope_check(r, network, rc, rlen, NULL, 0, 0, &m, &why) != 0) {
-		/* at_ms 0 fails the currency check for everyone: retry at issue time */
-		Irnet__Envelope *env = irnet__envelope__unpack(NULL, rlen, rc);
-		Irnet__Body *b = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
-		int64_t at = b && b->header ? b->header->created_ms : 0;
-		if (b)
-			irnet__body__free_unpacked(b, NULL);
-		if (env)
-			irnet__envelope__free_unpacked(env, NULL);
-		if (irn_envelope_check(r, network, rc, rlen, NULL, 0, at, &m, &why) != 0)
-			return why.reason;
+	if (irn_envelope_check(t->roster, p->network, t->data, t->len, NULL, 0, t->at, &m, &why) != 0) {
+		snprintf(t->fail, sizeof t->fail, "message does not verify: %s", why.reason);
+		return;
 	}
-	const char *res = NULL;
-	if (m->h->kind != IRNET__KIND__KIND_RECEIPT ||
-	    !irn_member_has_role(m->signer, IRNET__ROLE__ROLE_BROKER)) {
-		res = "receipt not signed by a broker";
-	} else {
-		Irnet__Receipt *rp = irnet__receipt__unpack(NULL, m->body->payload.len,
-							    m->body->payload.data);
-		if (rp == NULL || memcmp(rp->envelope_hash.data, env_hash, IRN_HASH_LEN) != 0)
-			res = "receipt names another envelope";
-		if (rp)
-			irnet__receipt__free_unpacked(rp, NULL);
+	/* Columns outside the hash drive duplicate checks and routing: they
+	 * must say what the signed bytes say. */
+	if (t->col_sender == NULL || strcmp(t->col_sender, m->h->sender) != 0 ||
+	    t->col_id_len != IRN_MSGID_LEN || memcmp(t->col_id, m->h->message_id.data, IRN_MSGID_LEN) != 0 ||
+	    t->col_kind != m->h->kind || t->col_seq != m->h->sequence) {
+		snprintf(t->fail, sizeof t->fail, "indexed columns differ from the signed message");
+		irn_msg_free(&m);
+		return;
+	}
+	memcpy(t->env_hash, m->hash, IRN_HASH_LEN);
+	if (p->self[0] && m->h->kind == IRNET__KIND__KIND_CHECKPOINT && !strcmp(m->h->sender, p->self)) {
+		t->own_cp = true;
+		Irnet__Checkpoint *cp = irnet__checkpoint__unpack(NULL, m->body->payload.len,
+								  m->body->payload.data);
+		if (cp && cp->head_hash.len == IRN_HASH_LEN) {
+			t->cp_form = true;
+			memcpy(t->cp_hash, cp->head_hash.data, IRN_HASH_LEN);
+		}
+		t->cp_index = cp ? cp->ledger_index : 0;
+		if (cp)
+			irnet__checkpoint__free_unpacked(cp, NULL);
+	}
+	if (t->rcpt && t->rlen) {
+		Irnet__Receipt *rc = NULL;
+		const char *w = receipt_problem(t->roster, p->network, t->rcpt, t->rlen, p->cache, &rc);
+		if (w == NULL && memcmp(rc->envelope_hash.data, m->hash, IRN_HASH_LEN) != 0)
+			w = "receipt names another envelope";
+		if (w)
+			snprintf(t->rfail, sizeof t->rfail, "receipt does not verify: %s", w);
+		if (rc)
+			irnet__receipt__free_unpacked(rc, NULL);
 	}
 	irn_msg_free(&m);
-	return res;
+}
+
+static void *
+pool_main(void *arg)
+{
+	vpool *p = arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && (p->round == seen || p->next >= p->n))
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		size_t i = p->next++;
+		if (p->next >= p->n)
+			seen = p->round;
+		vtask *t = &p->t[i];
+		pthread_mutex_unlock(&p->mu);
+		check_task(p, t);
+		pthread_mutex_lock(&p->mu);
+		if (++p->finished == p->n)
+			pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+pool_start(vpool *p, vtask *t, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	p->t = t;
+	p->n = n;
+	p->next = p->finished = 0;
+	p->round++;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+pool_wait(vpool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->finished < p->n)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static unsigned
+pool_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *env = getenv("IRNET_VERIFY_THREADS"); /* for measurements */
+	if (env && atoi(env) > 0)
+		n = atoi(env);
+	return n < 1 ? 1 : n > VERIFY_MAX_THREADS ? VERIFY_MAX_THREADS : (unsigned)n;
+}
+
+/* What the serial walk keeps across entries. */
+typedef struct vstate {
+	uint8_t (*hashes)[IRN_HASH_LEN]; /* every entry's hash by index, for the checkpoints */
+	size_t hcap;
+	struct cp { uint8_t env[IRN_HASH_LEN]; bool signed_; uint64_t idx; } *cps;
+	size_t ncp, cpcap;
+} vstate;
+
+/* The outcomes of one checked chunk, in index order. IRN_OK or the first bad. */
+static irn_err
+settle(vstate *v, vtask *t, size_t n, irn_verify_result *res)
+{
+	for (size_t i = 0; i < n; i++, t++) {
+		if (t->fail[0]) {
+			res->entries = t->ordinal;
+			return bad(res, t->idx, "%s", t->fail);
+		}
+		if (t->own_cp) {
+			bool ok = t->cp_form && t->cp_index >= 1 && t->cp_index < t->idx &&
+				  t->cp_index <= v->hcap &&
+				  !memcmp(v->hashes[t->cp_index - 1], t->cp_hash, IRN_HASH_LEN);
+			if (!ok) {
+				res->entries = t->ordinal;
+				return bad(res, t->cp_index ? t->cp_index : t->idx, "differs from what checkpoint "
+					   "%llu (signed and countersigned earlier) says", (unsigned long long)t->idx);
+			}
+			if (v->ncp == v->cpcap) {
+				size_t nc = v->cpcap ? 2 * v->cpcap : 16;
+				void *np = realloc(v->cps, nc * sizeof *v->cps);
+				if (np == NULL)
+					return bad(res, t->idx, "out of memory");
+				v->cps = np;
+				v->cpcap = nc;
+			}
+			memcpy(v->cps[v->ncp].env, t->env_hash, IRN_HASH_LEN);
+			v->cps[v->ncp].signed_ = false;
+			v->cps[v->ncp].idx = t->idx;
+			v->ncp++;
+			res->checkpoints++;
+		}
+		for (size_t k = 0; t->names && k < v->ncp; k++)
+			if (!v->cps[k].signed_ && !memcmp(v->cps[k].env, t->named, IRN_HASH_LEN)) {
+				v->cps[k].signed_ = true;
+				res->countersigned++;
+			}
+		if (t->rfail[0]) {
+			res->entries = t->ordinal;
+			return bad(res, t->idx, "%s", t->rfail);
+		}
+	}
+	return IRN_OK;
+}
+
+static uint8_t *
+dup_col(sqlite3_stmt *st, int col, size_t *len)
+{
+	*len = (size_t)sqlite3_column_bytes(st, col);
+	const void *b = sqlite3_column_blob(st, col);
+	if (b == NULL)
+		return NULL;
+	uint8_t *c = malloc(*len ? *len : 1);
+	if (c)
+		memcpy(c, b, *len);
+	return c;
 }
 
 irn_err
@@ -517,10 +735,6 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 				    " receipt, prev_hash, hash, sender, message_id, kind, sequence FROM ledger ORDER BY idx", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return bad(res, 0, "cannot read the ledger: %s", sqlite3_errmsg(l->db));
-	irn_roster *roster = NULL;
-	uint8_t prev[IRN_HASH_LEN] = { 0 };
-	uint64_t expect = 1;
-	irn_err e = IRN_OK;
 	char self[IRN_MAX_ID + 1] = "";
 	sqlite3_stmt *ms;
 	if (sqlite3_prepare_v2(l->db, "SELECT v FROM meta WHERE k = 'self_id'", -1, &ms, NULL) == SQLITE_OK) {
@@ -528,13 +742,37 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 			snprintf(self, sizeof self, "%s", (const char *)sqlite3_column_text(ms, 0));
 		sqlite3_finalize(ms);
 	}
-	/* every entry's hash by index, for the checkpoints */
-	uint8_t (*hashes)[IRN_HASH_LEN] = NULL;
-	size_t hcap = 0;
-	/* our checkpoints' envelope hashes, and whether a receipt names them */
-	struct cp { uint8_t env[IRN_HASH_LEN]; bool signed_; uint64_t idx; } *cps = NULL;
-	size_t ncp = 0, cpcap = 0;
-	while (e == IRN_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	irn_roster **rosters = NULL; /* every roster met: tasks point at them */
+	size_t nrosters = 0;
+	irn_roster *roster = NULL;   /* in force */
+	uint8_t prev[IRN_HASH_LEN] = { 0 };
+	uint64_t expect = 1, rows = 0;
+	irn_err e = IRN_OK;          /* the walk's own (sequential) failure */
+	irn_verify_result walk = { 0 };
+	vstate v = { 0 };
+	vtask *chunk[2] = { calloc(VERIFY_CHUNK, sizeof(vtask)), calloc(VERIFY_CHUNK, sizeof(vtask)) };
+	size_t fill[2] = { 0, 0 };
+	vpool pool = { .network = network, .self = self, .cache = irn_root_cache_new(1024) };
+	pthread_t th[VERIFY_MAX_THREADS];
+	unsigned nth = 0, want = pool_threads();
+	pthread_mutex_init(&pool.mu, NULL);
+	pthread_cond_init(&pool.work, NULL);
+	pthread_cond_init(&pool.done, NULL);
+	if (chunk[0] == NULL || chunk[1] == NULL || pool.cache == NULL) {
+		e = bad(&walk, 0, "out of memory");
+	}
+	for (; e == IRN_OK && nth < want; nth++)
+		if (pthread_create(&th[nth], NULL, pool_main, &pool) != 0)
+			break;
+	if (e == IRN_OK && nth == 0)
+		e = bad(&walk, 0, "cannot start a thread");
+	int cur = 0;              /* the chunk being filled */
+	bool busy = false;        /* the other chunk is being checked */
+	irn_err settled = IRN_OK; /* the first bad entry among checked tasks */
+	while (e == IRN_OK && settled == IRN_OK) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
 		int type = sqlite3_column_int(st, 1);
 		int64_t at = sqlite3_column_int64(st, 2);
@@ -545,21 +783,22 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 		size_t rlen = (size_t)sqlite3_column_bytes(st, 5);
 		uint8_t h[IRN_HASH_LEN];
 		char detail[64];
-		res->entries++;
+		rows++;
+		walk.entries = rows;
 		if (idx != expect) {
 			snprintf(detail, sizeof detail, "%llu", (unsigned long long)expect);
-			e = bad(res, expect, "entry %s is missing", detail);
+			e = bad(&walk, expect, "entry %s is missing", detail);
 			break;
 		}
 		if (sqlite3_column_bytes(st, 6) != IRN_HASH_LEN ||
 		    memcmp(sqlite3_column_blob(st, 6), prev, IRN_HASH_LEN) != 0) {
-			e = bad(res, idx, "previous-hash link broken");
+			e = bad(&walk, idx, "previous-hash link broken");
 			break;
 		}
 		entry_hash(h, idx, prev, type, at, rv, data ? data : (const uint8_t *)"", len, rcpt, rlen);
 		if (sqlite3_column_bytes(st, 7) != IRN_HASH_LEN ||
 		    memcmp(sqlite3_column_blob(st, 7), h, IRN_HASH_LEN) != 0) {
-			e = bad(res, idx, "entry content does not match its hash");
+			e = bad(&walk, idx, "entry content does not match its hash");
 			break;
 		}
 		if (type == IRN_ENTRY_ROSTER) {
@@ -567,131 +806,142 @@ irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result *res)
 			uint8_t newpin[IRN_PK_LEN];
 			irn_err pe = irn_roster_parse(data, len, pin, network, 0, &nr, newpin);
 			if (pe != IRN_OK) {
-				e = bad(res, idx, "roster does not verify: %s", irn_strerror(pe));
+				e = bad(&walk, idx, "roster does not verify: %s", irn_strerror(pe));
 				break;
 			}
 			if (roster && nr->version <= roster->version) {
 				irn_roster_free(&nr);
-				e = bad(res, idx, "roster version does not rise");
+				e = bad(&walk, idx, "roster version does not rise");
 				break;
 			}
 			if (nr->version != rv) {
 				irn_roster_free(&nr);
-				e = bad(res, idx, "roster version column altered");
+				e = bad(&walk, idx, "roster version column altered");
 				break;
 			}
+			irn_roster **nl = realloc(rosters, (nrosters + 1) * sizeof *nl);
+			if (nl == NULL) {
+				irn_roster_free(&nr);
+				e = bad(&walk, idx, "out of memory");
+				break;
+			}
+			rosters = nl;
+			rosters[nrosters++] = nr;
 			memcpy(pin, newpin, IRN_PK_LEN);
-			irn_roster_free(&roster);
 			roster = nr;
 		} else if (type == IRN_ENTRY_MESSAGE || type == IRN_ENTRY_RECEIPT) {
 			if (roster == NULL || roster->version != rv) {
-				e = bad(res, idx, "entry names a roster not in force");
+				e = bad(&walk, idx, "entry names a roster not in force");
 				break;
 			}
-			irn_msg *m = NULL;
-			irn_refusal why;
-			if (irn_envelope_check(roster, network, data, len, NULL, 0, at, &m, &why) != 0) {
-				e = bad(res, idx, "message does not verify: %s", why.reason);
-				break;
+			vtask *t = &chunk[cur][fill[cur]++];
+			t->idx = idx;
+			t->ordinal = rows;
+			t->type = type;
+			t->at = at;
+			t->roster = roster;
+			t->data = dup_col(st, 4, &t->len);
+			t->rcpt = dup_col(st, 5, &t->rlen);
+			const char *cs = (const char *)sqlite3_column_text(st, 8);
+			t->col_sender = cs ? strdup(cs) : NULL;
+			t->col_id_len = sqlite3_column_bytes(st, 9);
+			if (t->col_id_len == IRN_MSGID_LEN)
+				memcpy(t->col_id, sqlite3_column_blob(st, 9), IRN_MSGID_LEN);
+			t->col_kind = (unsigned)sqlite3_column_int(st, 10);
+			t->col_seq = (uint64_t)sqlite3_column_int64(st, 11);
+			if (t->data == NULL) {
+				t->data = malloc(1);
+				t->len = 0;
 			}
-			/* Columns outside the hash drive duplicate checks and routing:
-			 * they must say what the signed bytes say. */
-			const char *col_sender = (const char *)sqlite3_column_text(st, 8);
-			if (type == IRN_ENTRY_MESSAGE &&
-			    (col_sender == NULL || strcmp(col_sender, m->h->sender) != 0 ||
-			     sqlite3_column_bytes(st, 9) != IRN_MSGID_LEN ||
-			     memcmp(sqlite3_column_blob(st, 9), m->h->message_id.data, IRN_MSGID_LEN) != 0 ||
-			     (unsigned)sqlite3_column_int(st, 10) != m->h->kind ||
-			     (uint64_t)sqlite3_column_int64(st, 11) != m->h->sequence)) {
-				irn_msg_free(&m);
-				e = bad(res, idx, "indexed columns differ from the signed message");
-				break;
-			}
-			const char *rw = NULL;
-			if (type == IRN_ENTRY_MESSAGE && self[0] && m->h->kind == IRNET__KIND__KIND_CHECKPOINT &&
-			    !strcmp(m->h->sender, self)) {
-				Irnet__Checkpoint *cp = irnet__checkpoint__unpack(NULL, m->body->payload.len,
-										  m->body->payload.data);
-				bool ok = cp && cp->ledger_index < idx && cp->ledger_index <= hcap &&
-					  cp->head_hash.len == IRN_HASH_LEN &&
-					  !memcmp(hashes[cp->ledger_index - 1], cp->head_hash.data, IRN_HASH_LEN);
-				uint64_t cp_at = cp ? cp->ledger_index : 0;
-				if (cp)
-					irnet__checkpoint__free_unpacked(cp, NULL);
-				if (!ok) {
-					irn_msg_free(&m);
-					e = bad(res, cp_at ? cp_at : idx, "differs from what checkpoint %llu (signed and "
-						"countersigned earlier) says", (unsigned long long)idx);
-					break;
-				}
-				if (ncp == cpcap) {
-					size_t nc = cpcap ? 2 * cpcap : 16;
-					void *np = realloc(cps, nc * sizeof *cps);
-					if (np == NULL) {
-						irn_msg_free(&m);
-						e = bad(res, idx, "out of memory");
-						break;
-					}
-					cps = np;
-					cpcap = nc;
-				}
-				memcpy(cps[ncp].env, m->hash, IRN_HASH_LEN);
-				cps[ncp].signed_ = false;
-				cps[ncp].idx = idx;
-				ncp++;
-				res->checkpoints++;
-			}
-			if (type == IRN_ENTRY_RECEIPT && m->h->kind == IRNET__KIND__KIND_RECEIPT && ncp) {
-				Irnet__Receipt *rp = irnet__receipt__unpack(NULL, m->body->payload.len,
-									    m->body->payload.data);
-				for (size_t k = 0; rp && k < ncp; k++)
-					if (!cps[k].signed_ &&
-					    !memcmp(cps[k].env, rp->envelope_hash.data, IRN_HASH_LEN)) {
-						cps[k].signed_ = true;
-						res->countersigned++;
-					}
-				if (rp)
-					irnet__receipt__free_unpacked(rp, NULL);
-			}
-			if (type == IRN_ENTRY_RECEIPT && m->h->kind != IRNET__KIND__KIND_RECEIPT)
-				rw = "receipt entry holds no receipt";
-			else if (rcpt && rlen)
-				rw = check_receipt(roster, network, rcpt, rlen, m->hash);
-			irn_msg_free(&m);
-			if (rw) {
-				e = bad(res, idx, "receipt does not verify: %s", rw);
+			if (t->data == NULL || (cs && t->col_sender == NULL) ||
+			    (t->rlen && t->rcpt == NULL)) {
+				e = bad(&walk, idx, "out of memory");
 				break;
 			}
 		} else {
-			e = bad(res, idx, "unknown entry type");
+			e = bad(&walk, idx, "unknown entry type");
 			break;
 		}
 		memcpy(prev, h, IRN_HASH_LEN);
-		if (idx > hcap) {
-			size_t nc = hcap ? 2 * hcap : 1024;
-			void *np = realloc(hashes, nc * sizeof *hashes);
+		if (idx > v.hcap) {
+			size_t nc = v.hcap ? 2 * v.hcap : 1024;
+			void *np = realloc(v.hashes, nc * sizeof *v.hashes);
 			if (np == NULL) {
-				e = bad(res, idx, "out of memory");
+				e = bad(&walk, idx, "out of memory");
 				break;
 			}
-			hashes = np;
-			hcap = nc;
+			v.hashes = np;
+			v.hcap = nc;
 		}
-		memcpy(hashes[idx - 1], h, IRN_HASH_LEN);
+		memcpy(v.hashes[idx - 1], h, IRN_HASH_LEN);
 		expect = idx + 1;
+		if (fill[cur] == VERIFY_CHUNK) {
+			/* settle the chunk being checked, then hand this one over */
+			if (busy) {
+				pool_wait(&pool);
+				settled = settle(&v, chunk[!cur], fill[!cur], res);
+				for (size_t i = 0; i < fill[!cur]; i++)
+					vtask_clear(&chunk[!cur][i]);
+				fill[!cur] = 0;
+			}
+			if (settled == IRN_OK) {
+				pool_start(&pool, chunk[cur], fill[cur]);
+				busy = true;
+				cur = !cur;
+			}
+		}
 	}
-	if (e == IRN_OK && rc != SQLITE_DONE)
-		e = bad(res, expect, "database error: %s", sqlite3_errmsg(l->db));
+	if (e == IRN_OK && settled == IRN_OK && rc != SQLITE_DONE)
+		e = bad(&walk, expect, "database error: %s", sqlite3_errmsg(l->db));
 	sqlite3_finalize(st);
-	irn_roster_free(&roster);
+	/* The last chunks: the one being checked, then the one being filled. */
+	if (busy) {
+		pool_wait(&pool);
+		if (settled == IRN_OK)
+			settled = settle(&v, chunk[!cur], fill[!cur], res);
+	}
+	if (settled == IRN_OK && fill[cur] && nth) {
+		pool_start(&pool, chunk[cur], fill[cur]);
+		pool_wait(&pool);
+		settled = settle(&v, chunk[cur], fill[cur], res);
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.stop = true;
+	pthread_cond_broadcast(&pool.work);
+	pthread_mutex_unlock(&pool.mu);
+	for (unsigned i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (int c = 0; c < 2; c++)
+		for (size_t i = 0; chunk[c] && i < VERIFY_CHUNK; i++)
+			vtask_clear(&chunk[c][i]);
+	free(chunk[0]);
+	free(chunk[1]);
+	pthread_mutex_destroy(&pool.mu);
+	pthread_cond_destroy(&pool.work);
+	pthread_cond_destroy(&pool.done);
+	irn_root_cache_free(&pool.cache);
+	for (size_t i = 0; i < nrosters; i++)
+		irn_roster_free(&rosters[i]);
+	free(rosters);
+	/* An entry checked by the pool that is bad comes before the walk's own
+	 * failure (the walk stopped there; everything it handed over is earlier). */
+	if (settled == IRN_OK && e != IRN_OK) {
+		uint64_t c1 = res->checkpoints, c2 = res->countersigned;
+		*res = walk;
+		res->checkpoints = c1;
+		res->countersigned = c2;
+		settled = e;
+	}
+	if (settled == IRN_OK)
+		res->entries = rows;
 	/* Every checkpoint but the newest must carry the broker's countersignature. */
-	for (size_t k = 0; e == IRN_OK && k + 1 < ncp; k++)
-		if (!cps[k].signed_)
-			e = bad(res, cps[k].idx, "checkpoint has no broker countersignature (receipts removed?)");
-	free(hashes);
-	free(cps);
-	if (e != IRN_OK)
-		return e;
+	for (size_t k = 0; settled == IRN_OK && k + 1 < v.ncp; k++)
+		if (!v.cps[k].signed_)
+			settled = bad(res, v.cps[k].idx, "checkpoint has no broker countersignature (receipts removed?)");
+	free(v.hashes);
+	free(v.cps);
+	if (settled != IRN_OK)
+		return settled;
 	/* The recorded head catches a truncated tail (unless it was rewritten too:
 	 * only signed checkpoints held elsewhere catch a full rewrite). */
 	int64_t head = irn_meta_get_int(l, "head_idx", 0);

@@ -1,10 +1,12 @@
 /* fuzz_packet - a transport frame as the broker and the node decode it: the
  * Packet, its inner messages, every envelope it carries (checked against the
  * fixed roster the way broker/broker.c and node/daemon.c do), the roster in a
- * Welcome; and the raw input as a RECEIPT and an ERROR payload. */
+ * Welcome; and the raw input as a RECEIPT (BatchRoot) and an ERROR payload.
+ * Receipts are batch-signed (merkle.h): fuzz_receipt goes deeper there. */
 #include "fuzz_common.h"
 #include "envelope.h"
 #include "crypto.h"
+#include "merkle.h"
 
 #include <string.h>
 
@@ -38,25 +40,34 @@ check(const ProtobufCBinaryData *b, const char *conn, int64_t at_ms, unsigned ki
 	return m;
 }
 
-/* node/daemon.c handle_receipt / handle_error: the payload of a checked reply. */
-static void
-broker_reply(const ProtobufCBinaryData *b, unsigned kind)
+/* node/daemon.c handle_receipt: path to a batch root signed by the broker. */
+static Irnet__Receipt *
+receipt(const ProtobufCBinaryData *b)
 {
-	irn_msg *m = check(b, NULL, FUZZ_NOW_MS, kind);
+	Irnet__Receipt *r = NULL;
+	irn_refusal why;
+	irn_receipt_status st = irn_receipt_check(fuzz_roster(), FUZZ_NETWORK, FUZZ_ID_BROKER, b->data,
+						  b->len, FUZZ_NOW_MS, FUZZ_NOW_MS, NULL, &r, &why);
+	FUZZ_CHECK((st == IRN_RECEIPT_OK) == (r != NULL));
+	FUZZ_CHECK(st == IRN_RECEIPT_OK || why.reason != NULL);
+	if (r)
+		FUZZ_CHECK(r->envelope_hash.len == IRN_HASH_LEN && r->message_id.len == IRN_MSGID_LEN &&
+			   r->n_path <= IRN_MERKLE_MAX_PATH && r->has_batch_root);
+	return r;
+}
+
+/* node/daemon.c handle_error: the payload of a checked reply. */
+static void
+broker_error(const ProtobufCBinaryData *b)
+{
+	irn_msg *m = check(b, NULL, FUZZ_NOW_MS, IRNET__KIND__KIND_ERROR);
 	if (m == NULL)
 		return;
 	const ProtobufCBinaryData *p = &m->body->payload;
-	if (kind == IRNET__KIND__KIND_RECEIPT) {
-		Irnet__Receipt *r = irnet__receipt__unpack(NULL, p->len, p->data);
-		FUZZ_CHECK(r != NULL && r->envelope_hash.len == IRN_HASH_LEN &&
-			   r->message_id.len == IRN_MSGID_LEN);
-		irnet__receipt__free_unpacked(r, NULL);
-	} else {
-		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, p->len, p->data);
-		FUZZ_CHECK(r != NULL);
-		(void)irn_error_code_name(r->code);
-		irnet__error_reply__free_unpacked(r, NULL);
-	}
+	Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, p->len, p->data);
+	FUZZ_CHECK(r != NULL);
+	(void)irn_error_code_name(r->code);
+	irnet__error_reply__free_unpacked(r, NULL);
 	irn_msg_free(&m);
 }
 
@@ -64,16 +75,13 @@ broker_reply(const ProtobufCBinaryData *b, unsigned kind)
 static void
 deliver(const Irnet__Deliver *d)
 {
-	irn_msg *rm = check(&d->receipt, NULL, FUZZ_NOW_MS, IRNET__KIND__KIND_RECEIPT);
-	if (rm == NULL) {
+	Irnet__Receipt *r = receipt(&d->receipt);
+	if (r == NULL) {
 		/* still run the envelope through the checks, as a relayed message */
 		irn_msg *m = check(&d->envelope, NULL, FUZZ_NOW_MS, 0);
 		irn_msg_free(&m);
 		return;
 	}
-	Irnet__Receipt *r = irnet__receipt__unpack(NULL, rm->body->payload.len,
-						   rm->body->payload.data);
-	FUZZ_CHECK(r != NULL);
 	uint8_t hash[IRN_HASH_LEN];
 	irn_hash(hash, d->envelope.data, d->envelope.len);
 	if (memcmp(hash, r->envelope_hash.data, IRN_HASH_LEN) == 0 &&
@@ -87,7 +95,6 @@ deliver(const Irnet__Deliver *d)
 		irn_msg_free(&m);
 	}
 	irnet__receipt__free_unpacked(r, NULL);
-	irn_msg_free(&rm);
 }
 
 int
@@ -117,11 +124,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			irn_msg_free(&m);
 			break;
 		}
-		case IRNET__PACKET__P_RECEIPT:
-			broker_reply(&p->receipt, IRNET__KIND__KIND_RECEIPT);
+		case IRNET__PACKET__P_RECEIPT: {
+			Irnet__Receipt *r = receipt(&p->receipt);
+			if (r)
+				irnet__receipt__free_unpacked(r, NULL);
 			break;
+		}
 		case IRNET__PACKET__P_ERROR:
-			broker_reply(&p->error, IRNET__KIND__KIND_ERROR);
+			broker_error(&p->error);
 			break;
 		case IRNET__PACKET__P_DELIVER:
 			FUZZ_CHECK(p->deliver != NULL);

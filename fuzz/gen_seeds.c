@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "home.h"
 #include "report.h"
+#include "merkle.h"
 
 #include <errno.h>
 #include <string.h>
@@ -288,25 +289,85 @@ main(int argc, char **argv)
 	build(&rep, FUZZ_KEY_OPERATOR, FUZZ_ID_OPERATOR, IRNET__KIND__KIND_INITIAL_REPORT, 1, 1,
 	      NULL, report_to, 2, NULL, "Nguyễn Thị Hồng", full, full_len);
 
-	uint8_t hash[IRN_HASH_LEN];
-	irn_hash(hash, rep.bytes, rep.len);
-	Irnet__Receipt rc = IRNET__RECEIPT__INIT;
-	rc.envelope_hash.data = hash;
-	rc.envelope_hash.len = sizeof hash;
-	rc.message_id.data = rep.msgid;
-	rc.message_id.len = IRN_MSGID_LEN;
-	rc.sender = (char *)FUZZ_ID_OPERATOR;
-	rc.accepted_ms = FUZZ_NOW_MS - 240000;
-	rc.ledger_index = 7;
-	rc.roster_version = 1;
-	size_t rcl = irnet__receipt__get_packed_size(&rc);
-	uint8_t rcb[256];
-	if (rcl > sizeof rcb)
-		die("receipt too large");
-	irnet__receipt__pack(&rc, rcb);
-	seed("packet", "raw-receipt-payload.pb", rcb, rcl);
+	/* A batch of three receipts (merkle.h): the report at ledger index 7
+	 * and two others; one root signed by the broker (kind RECEIPT, payload
+	 * BatchRoot, no recipients); each receipt = leaf + path + that root. */
+	uint8_t hashes[3][IRN_HASH_LEN], ids[3][IRN_MSGID_LEN], lv[3][IRN_HASH_LEN];
+	Irnet__Receipt rcs[3];
+	irn_hash(hashes[0], rep.bytes, rep.len);
+	memcpy(ids[0], rep.msgid, IRN_MSGID_LEN);
+	for (unsigned i = 0; i < 3; i++) {
+		if (i) {
+			memset(hashes[i], 0x50 + (int)i, IRN_HASH_LEN);
+			msgid(ids[i], 40 + i);
+		}
+		irnet__receipt__init(&rcs[i]);
+		rcs[i].envelope_hash.data = hashes[i];
+		rcs[i].envelope_hash.len = IRN_HASH_LEN;
+		rcs[i].message_id.data = ids[i];
+		rcs[i].message_id.len = IRN_MSGID_LEN;
+		rcs[i].sender = (char *)FUZZ_ID_OPERATOR;
+		rcs[i].accepted_ms = FUZZ_NOW_MS - 240000 + i;
+		rcs[i].ledger_index = 7 + i;
+		rcs[i].roster_version = 1;
+		uint8_t *leaf;
+		size_t ll;
+		must(irn_receipt_leaf(&rcs[i], &leaf, &ll), "receipt leaf");
+		irn_merkle_leaf(lv[i], leaf, ll);
+		if (i == 0)
+			seed("packet", "raw-receipt-leaf.pb", leaf, ll);
+		free(leaf);
+	}
+	irn_merkle tree;
+	must(irn_merkle_build(&tree, (const uint8_t (*)[IRN_HASH_LEN])lv, 3), "merkle tree");
+	Irnet__BatchRoot brt = IRNET__BATCH_ROOT__INIT;
+	brt.root.data = (uint8_t *)irn_merkle_root(&tree);
+	brt.root.len = IRN_HASH_LEN;
+	brt.first_index = 7;
+	brt.count = 3;
+	brt.roster_version = 1;
+	brt.has_roster_hash = true;
+	brt.roster_hash.data = (uint8_t *)fuzz_roster()->hash;
+	brt.roster_hash.len = IRN_HASH_LEN;
+	uint8_t brb[256];
+	size_t brl = irnet__batch_root__pack(&brt, brb);
+	seed("packet", "raw-batch-root-payload.pb", brb, brl);
+	seed("receipt", "raw-batch-root-payload.pb", brb, brl);
 	build(&rcpt, FUZZ_KEY_BROKER, FUZZ_ID_BROKER, IRNET__KIND__KIND_RECEIPT, 1, 2,
-	      FUZZ_ID_OPERATOR, NULL, 0, rep.msgid, NULL, rcb, rcl);
+	      NULL, NULL, 0, NULL, NULL, brb, brl);
+	uint8_t *rcbytes[3];
+	size_t rclen[3];
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t path[IRN_MERKLE_MAX_PATH][IRN_HASH_LEN];
+		ProtobufCBinaryData pb[IRN_MERKLE_MAX_PATH];
+		size_t pl = irn_merkle_path(&tree, i, path);
+		for (size_t k = 0; k < pl; k++) {
+			pb[k].data = path[k];
+			pb[k].len = IRN_HASH_LEN;
+		}
+		rcs[i].n_path = pl;
+		rcs[i].path = pb;
+		rcs[i].has_batch_root = true;
+		rcs[i].batch_root.data = rcpt.bytes;
+		rcs[i].batch_root.len = rcpt.len;
+		rclen[i] = irnet__receipt__get_packed_size(&rcs[i]);
+		rcbytes[i] = malloc(rclen[i]);
+		if (rcbytes[i] == NULL)
+			die("out of memory");
+		irnet__receipt__pack(&rcs[i], rcbytes[i]);
+		irn_refusal why;
+		Irnet__Receipt *chk = NULL;
+		if (irn_receipt_check(fuzz_roster(), FUZZ_NETWORK, FUZZ_ID_BROKER, rcbytes[i], rclen[i],
+				      FUZZ_NOW_MS, FUZZ_NOW_MS, NULL, &chk, &why) != IRN_RECEIPT_OK) {
+			fprintf(stderr, "gen_seeds: receipt %u: %s\n", i, why.reason);
+			exit(1);
+		}
+		irnet__receipt__free_unpacked(chk, NULL);
+		char fn[64];
+		snprintf(fn, sizeof fn, "receipt-%u-of-3.pb", i);
+		seed("receipt", fn, rcbytes[i], rclen[i]);
+	}
+	irn_merkle_free(&tree);
 
 	Irnet__ErrorReply er = IRNET__ERROR_REPLY__INIT;
 	er.code = IRNET__ERROR_CODE__ERR_REPLAY;
@@ -341,7 +402,7 @@ main(int argc, char **argv)
 	      NULL, report_to, 1, NULL, NULL, minimal, min_len);
 
 	seed_env(&rep, "initial-report", true);
-	seed_env(&rcpt, "receipt", true);
+	seed_env(&rcpt, "batch-root", true);
 	seed_env(&err, "error", true);
 	seed_env(&ack, "acknowledgement", true);
 	seed_env(&rev, "revoked-signer", false);
@@ -372,8 +433,8 @@ main(int argc, char **argv)
 	p.submit.len = rep.len;
 	seed_packet("submit", &p);
 	p.p_case = IRNET__PACKET__P_RECEIPT;
-	p.receipt.data = rcpt.bytes;
-	p.receipt.len = rcpt.len;
+	p.receipt.data = rcbytes[0];
+	p.receipt.len = rclen[0];
 	seed_packet("receipt", &p);
 	p.p_case = IRNET__PACKET__P_ERROR;
 	p.error.data = err.bytes;
@@ -384,8 +445,8 @@ main(int argc, char **argv)
 	d.ledger_index = 7;
 	d.envelope.data = rep.bytes;
 	d.envelope.len = rep.len;
-	d.receipt.data = rcpt.bytes;
-	d.receipt.len = rcpt.len;
+	d.receipt.data = rcbytes[0];
+	d.receipt.len = rclen[0];
 	d.prev_index = 6;
 	p.p_case = IRNET__PACKET__P_DELIVER;
 	p.deliver = &d;
@@ -442,6 +503,8 @@ main(int argc, char **argv)
 	free(fault);
 	free(rep.bytes);
 	free(rcpt.bytes);
+	for (unsigned i = 0; i < 3; i++)
+		free(rcbytes[i]);
 	free(err.bytes);
 	free(ack.bytes);
 	free(rev.bytes);

@@ -175,6 +175,7 @@ class Run:
         self.accepted = []        # (label, sender, message_id) that must be stored once
         self.seq = 0
         self.last_ok = {}         # sender -> highest sequence that got a receipt
+        self.roots = set()        # batch roots whose broker signature we verified
 
     # -- helpers ---------------------------------------------------------
 
@@ -259,10 +260,13 @@ class Run:
         if name not in ("receipt", "error"):
             return "BAD-REPLY: %s" % name
         conn.last_raw = val
-        kind = w.KIND_RECEIPT if name == "receipt" else w.KIND_ERROR
         try:
-            r = w.check_broker_envelope(val, self.broker, self.network, kind)
-        except (ValueError, w.DecodeError) as e:
+            if name == "receipt":  # batch-signed: path to the root, root signed
+                r = w.check_broker_receipt(val, self.broker, self.network, self.roots)
+                r["reply"] = {"message_id": r["message_id"]}
+            else:
+                r = w.check_broker_envelope(val, self.broker, self.network, w.KIND_ERROR)
+        except (ValueError, w.DecodeError, UnicodeDecodeError) as e:
             return "BAD-REPLY: %s" % e
         conn.last = r
         try:
@@ -270,7 +274,7 @@ class Run:
         except (w.DecodeError, UnicodeDecodeError):
             sub = None
         if name == "receipt":
-            rc = r["reply"]
+            rc = r
             if sub is None:
                 return "RECEIPT"
             if rc["envelope_hash"] != w.hash256(env):
@@ -278,10 +282,11 @@ class Run:
             if rc["message_id"] != sub["header"]["message_id"] or \
                     rc["sender"] != sub["header"]["sender"]:
                 return "BAD-REPLY: receipt names another message"
-            if r["header"].get("in_reply_to") != sub["header"]["message_id"]:
-                return "BAD-REPLY: receipt in_reply_to"
-            if r["header"]["to_members"] != [conn.ident.id]:
-                return "BAD-REPLY: receipt not addressed to the author"
+            if not rc["batch"]["first_index"] <= rc["ledger_index"] < \
+                    rc["batch"]["first_index"] + rc["batch"]["count"]:
+                return "BAD-REPLY: receipt outside its batch"
+            if rc["root_env"]["header"]["to_members"]:
+                return "BAD-REPLY: batch root names members"
             return "RECEIPT"
         er = r["reply"]
         code = w.ERR_NAMES.get(er["code"], "ERR_%d" % er["code"])
@@ -501,7 +506,7 @@ class Run:
         self.pace()
 
         # (o) a member submits a RECEIPT (kind 20)
-        rc = w.encode_receipt(os.urandom(32), os.urandom(16), self.vic.id, now_ms(), 1, 1)
+        rc = w.encode_batch_root(os.urandom(32), 1, 1, 1)  # a forged batch root
         mid, env = self.text_msg(self.att, rc, kind=w.KIND_RECEIPT, to_roles=(ROLE_COORD,))
         obs = self.submit(m, env)
         a.record("o  operator submits kind RECEIPT (20)", "refused (ERR_FORBIDDEN_KIND)",

@@ -226,7 +226,11 @@ BODY = Schema("Body", {1: ("header", HEADER, "R"), 2: ("payload", "y", "R")})
 RECEIPT = Schema("Receipt", {
     1: ("envelope_hash", "y", "R"), 2: ("message_id", "y", "R"), 3: ("sender", "s", "R"),
     4: ("accepted_ms", "i", "R"), 5: ("ledger_index", "u", "R"),
-    6: ("roster_version", "u", "R"), 7: ("expected_sequence", "u", "O")})
+    6: ("roster_version", "u", "R"), 7: ("expected_sequence", "u", "O"),
+    8: ("roster_hash", "y", "O"), 9: ("path", "y", "*"), 10: ("batch_root", "y", "O")})
+BATCH_ROOT = Schema("BatchRoot", {
+    1: ("root", "y", "R"), 2: ("first_index", "u", "R"), 3: ("count", "u", "R"),
+    4: ("roster_version", "u", "R"), 5: ("roster_hash", "y", "O")})
 ERROR_REPLY = Schema("ErrorReply", {1: ("code", "u", "R"), 2: ("message_id", "y", "O"),
                                     3: ("detail", "s", "O")})
 MEMBER = Schema("Member", {
@@ -369,9 +373,90 @@ def encode_initial_report(organisation, system_name, summary, security_level=3,
     return out
 
 
-def encode_receipt(envelope_hash, message_id, sender, accepted_ms, ledger_index, roster_version):
-    return (f_bytes(1, envelope_hash) + f_bytes(2, message_id) + f_bytes(3, sender)
-            + f_uint(4, accepted_ms) + f_uint(5, ledger_index) + f_uint(6, roster_version))
+def encode_receipt(envelope_hash, message_id, sender, accepted_ms, ledger_index, roster_version,
+                   expected_sequence=None, roster_hash=None, path=(), batch_root=None):
+    """A Receipt (§7.10). Without path and batch_root: the receipt's leaf."""
+    out = (f_bytes(1, envelope_hash) + f_bytes(2, message_id) + f_bytes(3, sender)
+           + f_uint(4, accepted_ms) + f_uint(5, ledger_index) + f_uint(6, roster_version))
+    if expected_sequence is not None:
+        out += f_uint(7, expected_sequence)
+    if roster_hash is not None:
+        out += f_bytes(8, roster_hash)
+    for p in path:
+        out += f_bytes(9, p)
+    if batch_root is not None:
+        out += f_bytes(10, batch_root)
+    return out
+
+
+def encode_batch_root(root, first_index, count, roster_version, roster_hash=None):
+    out = f_bytes(1, root) + f_uint(2, first_index) + f_uint(3, count) + f_uint(4, roster_version)
+    if roster_hash is not None:
+        out += f_bytes(5, roster_hash)
+    return out
+
+
+def receipt_leaf(rc):
+    """The leaf of a decoded Receipt: fields 1-8 re-encoded canonically."""
+    return encode_receipt(rc["envelope_hash"], rc["message_id"], rc["sender"], rc["accepted_ms"],
+                          rc["ledger_index"], rc["roster_version"], rc.get("expected_sequence"),
+                          rc.get("roster_hash"))
+
+
+# ---------------------------------------------------------------------------
+# Merkle tree of a commit batch (§6.3): RFC 9162 shape, BLAKE2b-256
+# ---------------------------------------------------------------------------
+
+MERKLE_MAX_PATH = 32
+MERKLE_MAX_LEAVES = 65536
+
+
+def merkle_leaf(leaf):
+    return hashlib.blake2b(b"\x00" + leaf, digest_size=32).digest()
+
+
+def merkle_node(left, right):
+    return hashlib.blake2b(b"\x01" + left + right, digest_size=32).digest()
+
+
+def merkle_levels(leaf_hashes):
+    """Every level, bottom up: pairs hashed, an odd last node carried up."""
+    levels = [list(leaf_hashes)]
+    while len(levels[-1]) > 1:
+        lv = levels[-1]
+        levels.append([merkle_node(lv[i], lv[i + 1]) if i + 1 < len(lv) else lv[i]
+                       for i in range(0, len(lv), 2)])
+    return levels
+
+
+def merkle_root(leaf_hashes):
+    return merkle_levels(leaf_hashes)[-1][0]
+
+
+def merkle_path(leaf_hashes, m):
+    path = []
+    for lv in merkle_levels(leaf_hashes)[:-1]:
+        if m ^ 1 < len(lv):
+            path.append(lv[m ^ 1])
+        m >>= 1
+    return path
+
+
+def merkle_verify(root, leaf_hash, m, n, path):
+    """Written from the spec, not from merkle_path: walk up from the leaf; at
+    each level a sibling exists unless we are the last node and even."""
+    if not (1 <= n <= MERKLE_MAX_LEAVES) or not (0 <= m < n) or len(path) > MERKLE_MAX_PATH:
+        return False
+    r, fn, sn, i = leaf_hash, m, n - 1, 0
+    while sn > 0:
+        if fn & 1 or fn < sn:
+            if i == len(path) or len(path[i]) != 32:
+                return False
+            r = merkle_node(path[i], r) if fn & 1 else merkle_node(r, path[i])
+            i += 1
+        fn >>= 1
+        sn >>= 1
+    return i == len(path) and r == root
 
 
 def pkt_hello(roster_version, delivered_upto, version=PROTOCOL_VERSION):
@@ -445,10 +530,10 @@ def verify_roster(data, authority_pk, network):
 
 
 def check_broker_envelope(data, broker, network, kind):
-    """Verify an envelope the broker signed (receipt or error reply) with our
-    own code: key id, Ed25519 signature over the exact body bytes, sender and
-    kind. broker is the broker's roster Member dict. Returns the decoded
-    envelope with 'reply' holding the decoded Receipt or ErrorReply."""
+    """Verify an envelope the broker signed (a batch root or an error reply)
+    with our own code: key id, Ed25519 signature over the exact body bytes,
+    sender and kind. broker is the broker's roster Member dict. Returns the
+    decoded envelope with 'reply' holding the decoded BatchRoot or ErrorReply."""
     env = decode_envelope(data)
     if env["signer_key_id"] != key_id(broker["sign_pk"]):
         raise ValueError("reply not signed by the broker's key id")
@@ -464,8 +549,55 @@ def check_broker_envelope(data, broker, network, kind):
         raise ValueError("reply header invalid")
     if h["created_ms"] > int(time.time() * 1000) + MAX_FUTURE_MS:
         raise ValueError("reply from the future")
-    env["reply"] = (RECEIPT if kind == KIND_RECEIPT else ERROR_REPLY).decode(env["payload"])
+    env["reply"] = (BATCH_ROOT if kind == KIND_RECEIPT else ERROR_REPLY).decode(env["payload"])
     return env
+
+
+def check_broker_receipt(data, broker, network, roots=None):
+    """Verify a batch-signed receipt (§6.3) with our own code: canonical
+    Receipt, the inclusion path from its leaf to BatchRoot.root at position
+    ledger_index - first_index, then the batch root: an envelope of kind
+    RECEIPT signed by the broker (check_broker_envelope). roots: a set of
+    batch-root envelopes already verified (each batch signature checked once).
+    Returns the decoded Receipt with 'batch' (the decoded BatchRoot) and
+    'root_env' (the decoded batch-root envelope)."""
+    rc = RECEIPT.decode(data)
+    if "_unknown" in rc:
+        raise ValueError("receipt has unknown fields")
+    leaf = receipt_leaf(rc)
+    if encode_receipt(rc["envelope_hash"], rc["message_id"], rc["sender"], rc["accepted_ms"],
+                      rc["ledger_index"], rc["roster_version"], rc.get("expected_sequence"),
+                      rc.get("roster_hash"), rc["path"], rc.get("batch_root")) != data:
+        raise ValueError("receipt not canonical")
+    if len(rc["envelope_hash"]) != 32 or len(rc["message_id"]) != 16 or rc["ledger_index"] < 1:
+        raise ValueError("bad receipt")
+    if "batch_root" not in rc:
+        raise ValueError("receipt without a batch root")
+    env = decode_envelope(rc["batch_root"])
+    if env["header"]["kind"] != KIND_RECEIPT:
+        raise ValueError("batch root of kind %d" % env["header"]["kind"])
+    br = BATCH_ROOT.decode(env["payload"])
+    if encode_batch_root(br["root"], br["first_index"], br["count"], br["roster_version"],
+                         br.get("roster_hash")) != env["payload"]:
+        raise ValueError("batch root not canonical")
+    if len(br["root"]) != 32 or br["first_index"] < 1 or not 1 <= br["count"] <= MERKLE_MAX_LEAVES:
+        raise ValueError("bad batch root")
+    pos = rc["ledger_index"] - br["first_index"]
+    if not 0 <= pos < br["count"]:
+        raise ValueError("receipt outside its batch")
+    if br["roster_version"] != rc["roster_version"]:
+        raise ValueError("receipt and batch root name different rosters")
+    if not merkle_verify(br["root"], merkle_leaf(leaf), pos, br["count"], rc["path"]):
+        raise ValueError("inclusion path does not lead to the signed batch root")
+    if roots is None or rc["batch_root"] not in roots:
+        e = check_broker_envelope(rc["batch_root"], broker, network, KIND_RECEIPT)
+        if e["header"]["to_members"] or e["header"]["to_roles"]:
+            raise ValueError("batch root addressed to someone")
+        if roots is not None:
+            roots.add(rc["batch_root"])
+    rc["batch"] = br
+    rc["root_env"] = env
+    return rc
 
 
 # ---------------------------------------------------------------------------
@@ -556,6 +688,49 @@ def selftest():
                  struct.pack(">I", len(env)), env, struct.pack(">I", 0)):
         h.update(part)
     assert h.hexdigest() == "905ba71f954322d00d1f620ee143aa8362af2f42c59ffae213ee4ba60f3fa9fb"
+    # batch-signed receipt (§16 "Batch-signed receipt"): three leaves
+    rh = bytes(range(32, 64))
+    leaves = []
+    for i in range(3):
+        eh = hash256(env) if i == 0 else bytes([0xe0 + i]) * 32
+        leaves.append(encode_receipt(eh, bytes(range(0xa0 + 16 * i, 0xb0 + 16 * i)),
+                                     "kontum/so-tttt", 1764057601234 + i, 1 + i, 3, roster_hash=rh))
+    assert [len(x) for x in leaves] == [113] * 3
+    lh = [merkle_leaf(x) for x in leaves]
+    assert lh[0].hex() == "65b1d4fba7be37f6807ff842f44359af67f93caed946f94ed9ca8aa628707d06"
+    assert lh[2].hex() == "8ff64b6e838a4e4edcde3c80438105507567e775261b7d89b2922290ca36ea41"
+    root = merkle_root(lh)
+    assert root.hex() == "ffdbbf520c551d57849f801dbd5ee313bb5890e2c20c9089ecd54872e375eca4"
+    assert merkle_node(merkle_node(lh[0], lh[1]), lh[2]) == root  # leaf 2 carried up
+    assert [p.hex() for p in merkle_path(lh, 2)] == [
+        "c195011ae0495d3cc47670a3f51fa5428af79145af77f29d44a587d9e383029e"]
+    for m in range(3):
+        assert merkle_verify(root, lh[m], m, 3, merkle_path(lh, m))
+        assert not merkle_verify(root, lh[m], (m + 1) % 3, 3, merkle_path(lh, m))
+    br = encode_batch_root(root, 1, 3, 3, rh)
+    assert len(br) == 74
+    benv = sign_envelope(s, "kontum", encode_body(encode_header(
+        bytes(range(0xd0, 0xe0)), "kontum/so-tttt", 1, 1764057602000, KIND_RECEIPT,
+        exercise=False, tlp=2), br))
+    assert len(benv) == 216
+    assert hash256(benv).hex() == "c926af4d1658d9ff931840236e0cd8e53fe0b2460c52a378e68a3bfb6fa49866"
+    rc2 = encode_receipt(bytes([0xe2]) * 32, bytes(range(0xc0, 0xd0)), "kontum/so-tttt",
+                         1764057601236, 3, 3, roster_hash=rh, path=merkle_path(lh, 2),
+                         batch_root=benv)
+    assert len(rc2) == 366
+    assert hash256(rc2).hex() == "d048ed8d992fda8de59356c5b6a27222b815db8668e628be9091e6a6d2c4eae0"
+    me = {"id": "kontum/so-tttt", "sign_pk": s.pk}
+    roots = set()
+    assert check_broker_receipt(rc2, me, "kontum", roots)["ledger_index"] == 3
+    assert roots == {benv}
+    for i in range(0, len(rc2)):  # every byte, one bit each: nothing else verifies
+        bad = bytearray(rc2)
+        bad[i] ^= 1 << (i % 8)
+        try:
+            check_broker_receipt(bytes(bad), me, "kontum")
+            raise AssertionError("tampered receipt verifies (byte %d)" % i)
+        except (ValueError, DecodeError, UnicodeDecodeError):
+            pass
     # negative int64 round trip, required-field enforcement, garbage
     assert _s64(read_varint(varint(-5), 0)[0]) == -5
     try:

@@ -13,6 +13,7 @@
 #include "home.h"
 #include "report.h"
 #include "wire.h"
+#include "merkle.h"
 #include "seal.h"
 #include "crypto.h"
 #include <time.h>
@@ -95,13 +96,22 @@ print_reply(void)
 		if (p->p_case == IRNET__PACKET__P_RECEIPT || p->p_case == IRNET__PACKET__P_ERROR) {
 			const ProtobufCBinaryData *d = p->p_case == IRNET__PACKET__P_RECEIPT ? &p->receipt : &p->error;
 			irn_msg *em = NULL;
-			irn_refusal why;
+			irn_refusal why = { 0, NULL };
 			int64_t now = irn_now_ms();
-			if (irn_envelope_check(home->roster, home->cfg.network, d->data, d->len, NULL, now,
-					       now, &em, &why) != 0 || strcmp(em->signer->id, broker->id)) {
+			if (p->p_case == IRNET__PACKET__P_RECEIPT) {
+				/* batch-signed: path to the root, the root signed by our broker */
+				Irnet__Receipt *rc = NULL;
+				if (irn_receipt_check(home->roster, home->cfg.network, broker->id, d->data,
+						      d->len, now, now, NULL, &rc, &why) != IRN_RECEIPT_OK)
+					printf("UNVERIFIED-REPLY %s\n", why.reason ? why.reason : "");
+				else
+					puts("RECEIPT");
+				if (rc)
+					irnet__receipt__free_unpacked(rc, NULL);
+			} else if (irn_envelope_check(home->roster, home->cfg.network, d->data, d->len, NULL,
+						      now, now, &em, &why) != 0 ||
+				   strcmp(em->signer->id, broker->id)) {
 				printf("UNVERIFIED-REPLY %s\n", why.reason ? why.reason : "");
-			} else if (p->p_case == IRNET__PACKET__P_RECEIPT) {
-				puts("RECEIPT");
 			} else {
 				Irnet__ErrorReply *er = irnet__error_reply__unpack(NULL, em->body->payload.len,
 										   em->body->payload.data);

@@ -119,17 +119,14 @@ payload_for(unsigned kind, size_t *len)
 		c.head_hash.len = sizeof hash;
 		*len = irnet__checkpoint__pack(&c, b);
 	} else if (kind == IRNET__KIND__KIND_RECEIPT) {
-		uint8_t hash[IRN_HASH_LEN] = { 2 }, id[IRN_MSGID_LEN] = { 3 };
-		Irnet__Receipt r = IRNET__RECEIPT__INIT;
-		r.envelope_hash.data = hash;
-		r.envelope_hash.len = sizeof hash;
-		r.message_id.data = id;
-		r.message_id.len = sizeof id;
-		r.sender = (char *)ids[1];
-		r.accepted_ms = irn_now_ms();
-		r.ledger_index = 9;
+		uint8_t root[IRN_HASH_LEN] = { 2 };
+		Irnet__BatchRoot r = IRNET__BATCH_ROOT__INIT;
+		r.root.data = root;
+		r.root.len = sizeof root;
+		r.first_index = 9;
+		r.count = 3;
 		r.roster_version = 1;
-		*len = irnet__receipt__pack(&r, b);
+		*len = irnet__batch_root__pack(&r, b);
 	} else if (kind == IRNET__KIND__KIND_CLASSIFICATION || kind == IRNET__KIND__KIND_TRANSITION) {
 		uint8_t inc[IRN_MSGID_LEN] = { 7 };
 		Irnet__Transition t = IRNET__TRANSITION__INIT;
