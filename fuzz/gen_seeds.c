@@ -260,6 +260,105 @@ main(int argc, char **argv)
 		free(d);
 	}
 
+	/* typed payloads, one seed each for fuzz_payload (first byte = index in its table) */
+	{
+		uint8_t inc[IRN_MSGID_LEN] = { 0x11, 0x22, 0x33 }, hsh[IRN_HASH_LEN] = { 0x44 };
+		Irnet__IncidentRef ref = IRNET__INCIDENT_REF__INIT;
+		ref.incident.data = inc;
+		ref.incident.len = sizeof inc;
+		ref.reporter = (char *)FUZZ_ID_OPERATOR;
+		uint8_t buf[4096];
+		size_t l;
+#define SEED_PB(idx, kind, name, type, msg)                                          \
+	do {                                                                         \
+		l = irnet__##type##__get_packed_size(&msg);                           \
+		if (l + 1 > sizeof buf)                                              \
+			die("seed too large");                                       \
+		buf[0] = idx;                                                        \
+		irnet__##type##__pack(&msg, buf + 1);                                 \
+		const char *why_ = irn_payload_validate(IRNET__KIND__KIND_##kind, buf + 1, l); \
+		if (why_) {                                                          \
+			fprintf(stderr, "gen_seeds: %s: %s\n", name, why_);          \
+			exit(1);                                                     \
+		}                                                                    \
+		seed("payload", name, buf, l + 1);                                   \
+	} while (0)
+		Irnet__ProgressReport pr = IRNET__PROGRESS_REPORT__INIT;
+		pr.ref = &ref;
+		pr.summary = (char *)"Đã cô lập máy chủ bị mã hóa; đang khôi phục từ bản sao lưu.";
+		pr.actions_taken = (char *)"Ngắt kết nối mạng nội bộ";
+		pr.has_percent_done = true;
+		pr.percent_done = 40;
+		SEED_PB(1, PROGRESS_REPORT, "progress.pb", progress_report, pr);
+		Irnet__PlanStep st = IRNET__PLAN_STEP__INIT, *stp = &st;
+		st.number = 1;
+		st.action = (char *)"Khôi phục dữ liệu";
+		st.assignee = (char *)FUZZ_ID_OPERATOR;
+		Irnet__ResponsePlan rp = IRNET__RESPONSE_PLAN__INIT;
+		rp.ref = &ref;
+		rp.objective = (char *)"Khôi phục dịch vụ trong 24 giờ";
+		rp.steps = &stp;
+		rp.n_steps = 1;
+		SEED_PB(2, RESPONSE_PLAN, "plan.pb", response_plan, rp);
+		Irnet__DirectionRequest dr = IRNET__DIRECTION_REQUEST__INIT;
+		dr.ref = &ref;
+		dr.question = (char *)"Có trả tiền chuộc không?";
+		SEED_PB(3, DIRECTION_REQUEST, "direction.pb", direction_request, dr);
+		Irnet__SupportRequest sr = IRNET__SUPPORT_REQUEST__INIT;
+		sr.ref = &ref;
+		sr.needed = (char *)"Chuyên gia phân tích mã độc";
+		sr.support_from = IRNET__SUPPORT_FROM__SUPPORT_NATIONAL;
+		SEED_PB(4, SUPPORT_REQUEST, "support.pb", support_request, sr);
+		Irnet__EndReport er2 = IRNET__END_REPORT__INIT;
+		er2.ref = &ref;
+		er2.initial_reported_ms = FUZZ_NOW_MS - 86400000;
+		er2.outcome = (char *)"Đã khôi phục toàn bộ dịch vụ";
+		er2.handling = IRNET__HANDLING__HANDLING_WITH_HELP;
+		er2.ended_ms = FUZZ_NOW_MS - 3600000;
+		er2.has_damage_vnd = true;
+		er2.damage_vnd = 150000000;
+		SEED_PB(5, END_REPORT, "end-report.pb", end_report, er2);
+		Irnet__Alert al = IRNET__ALERT__INIT;
+		al.level = IRNET__ALERT_LEVEL__ALERT_WARNING;
+		al.title = (char *)"Cảnh báo chiến dịch mã độc tống tiền";
+		al.text = (char *)"Cập nhật bản vá ngay.";
+		SEED_PB(9, ALERT, "alert.pb", alert, al);
+		Irnet__Acknowledgement ak = IRNET__ACKNOWLEDGEMENT__INIT;
+		ak.message_id.data = inc;
+		ak.message_id.len = sizeof inc;
+		ak.sender = (char *)FUZZ_ID_OPERATOR;
+		SEED_PB(10, ACKNOWLEDGEMENT, "ack.pb", acknowledgement, ak);
+		Irnet__Contact org = IRNET__CONTACT__INIT, c1 = IRNET__CONTACT__INIT, c2 = IRNET__CONTACT__INIT;
+		org.name = (char *)"Sở Y tế";
+		c1.name = (char *)"Lê Văn B";
+		c1.phone = (char *)"0901234567";
+		c2.name = (char *)"Trần Thị C";
+		c2.phone = (char *)"0907654321";
+		Irnet__SystemInfo si = IRNET__SYSTEM_INFO__INIT, *sip = &si;
+		si.name = (char *)"Cổng thông tin";
+		si.security_level = 3;
+		Irnet__MemberProfile mp = IRNET__MEMBER_PROFILE__INIT;
+		mp.organisation = &org;
+		mp.primary = &c1;
+		mp.backup = &c2;
+		mp.systems = &sip;
+		mp.n_systems = 1;
+		mp.effective_ms = FUZZ_NOW_MS;
+		SEED_PB(13, PROFILE, "profile.pb", member_profile, mp);
+		static const uint8_t chunk[] = "inert bytes";
+		Irnet__AttachmentChunk ac = IRNET__ATTACHMENT_CHUNK__INIT;
+		ac.hash.data = hsh;
+		ac.hash.len = sizeof hsh;
+		ac.name = (char *)"log.txt";
+		ac.size = sizeof chunk - 1;
+		ac.index = 0;
+		ac.count = 1;
+		ac.data.data = (uint8_t *)chunk;
+		ac.data.len = sizeof chunk - 1;
+		SEED_PB(14, ATTACHMENT, "attachment.pb", attachment_chunk, ac);
+#undef SEED_PB
+	}
+
 	/* report payloads and forms */
 	size_t full_len, min_len, fault_len;
 	uint8_t *full = report_payload(form_full, &full_len);

@@ -19,7 +19,7 @@ case $SECS in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 command -v clang >/dev/null 2>&1 || {
   echo "fuzz.sh: clang not found; run ./scripts/install-deps.sh" >&2; exit 2; }
 
-ALL="envelope body report report_json roster roster_delta packet text config forms receipt"
+ALL="envelope body report report_json roster roster_delta packet text config forms receipt payload"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 J=$(nproc 2>/dev/null || echo 2)
 START=$(date +%s)

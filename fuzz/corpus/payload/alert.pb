@@ -1,0 +1,1 @@
+	3Cảnh báo chiến dịch mã độc tống tiềnCập nhật bản vá ngay.
