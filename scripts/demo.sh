@@ -5,7 +5,9 @@
 # owner and the coordinator with the broker's signed receipt; the
 # coordinator acknowledges and classifies it, orders the response team to
 # act, the team reports back, the hospital ends it (Form 04) and the coordinator
-# closes it; every node agrees on every step and every ledger verifies.
+# closes it; a progress report, an alert acknowledged by everyone, Form 04
+# printed as the official form, Form 05 from the ledger; every node agrees
+# (same state hash), every ledger verifies and agrees with the broker.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 DIR=$(mktemp -d /tmp/irnet-demo.XXXXXX)
@@ -82,10 +84,21 @@ ORDER=$("$NODE" --home "$DIR/doi-ungcuu" --json tasks | /usr/bin/python3 -c 'imp
 "$NODE" --home "$DIR/doi-ungcuu" task-status "$ORDER" 1 done --note "Đã khôi phục HIS từ bản sao lưu ngày 24/11"
 wait_for 15 sh -c "'$NODE' --home '$DIR/sotttt' --json tasks | grep -q '\"state\": \"done\"'"
 "$NODE" --home "$DIR/sotttt" tasks
+"$NODE" --home "$DIR/op-benhvien" progress "$ID" --summary "Đã cô lập máy chủ HIS, đang khôi phục dữ liệu" \
+  --actions "Ngắt kết nối mạng nội bộ khoa Dược" --percent 70 --contained >/dev/null
+echo "the hospital sent a progress report (QĐ05 art. 11.2)"
+
+say "7b. The coordinator warns every member (alert), each acknowledges at once"
+ALERT=$("$NODE" --home "$DIR/sotttt" alert --level warning --title "Chiến dịch mã độc tống tiền nhắm vào bệnh viện" \
+  --text "Cập nhật bản vá, kiểm tra bản sao lưu ngoại tuyến, chặn tệp đính kèm .iso" --indicator 203.0.113.45 \
+  | grep -oE '[0-9a-f]{32}' | head -1)
+wait_for 15 sh -c "'$NODE' --home '$DIR/sotttt' acks $ALERT >/dev/null"
+"$NODE" --home "$DIR/sotttt" alerts
 
 say "8. The hospital sends the end-of-response report (Form 04): resolved; the coordinator closes it"
-"$NODE" --home "$DIR/op-benhvien" end-report "$ID" --outcome "Đã khôi phục dữ liệu từ bản sao lưu" \
-  --cause "Máy trạm nhiễm mã độc qua thư điện tử" --handling with-help --damage-vnd 50000000
+END=$("$NODE" --home "$DIR/op-benhvien" end-report "$ID" --outcome "Đã khôi phục dữ liệu từ bản sao lưu" \
+  --cause "Máy trạm nhiễm mã độc qua thư điện tử" --handling with-help --damage-vnd 50000000 \
+  | grep -oE '[0-9a-f]{32}' | head -1)
 wait_for 15 agree resolved
 wait_for 15 "$NODE" --home "$DIR/op-benhvien" acks "$ID"   # every receiver acknowledged the report
 "$NODE" --home "$DIR/op-benhvien" acks "$ID"
@@ -95,10 +108,18 @@ for n in op-benhvien owner-syt sotttt; do printf '%-12s %s\n' $n "$(state_of $n)
 echo; echo "--- the lifecycle as the owner holds it:"
 "$NODE" --home "$DIR/owner-syt" show "$ID" | sed -n '/LIFECYCLE/,$p'
 
-say "9. Every ledger verifies"
+echo; echo "--- the end-of-response report as the official Form 04 (Vietnamese), signature checked:"
+"$NODE" --home "$DIR/sotttt" form "$END"
+
+say "9. The coordinator's periodic report (Form 05) for this year, from its ledger"
+"$NODE" --home "$DIR/sotttt" periodic --from 2026-01-01 --to 2026-12-31
+
+say "10. Every node holds the same state; every ledger verifies and agrees with the broker"
+for n in op-benhvien owner-syt sotttt; do printf '%-12s state hash %s\n' $n "$("$NODE" --home "$DIR/$n" state-hash "$ID")"; done
 "$BROKER" --home "$DIR/broker" ledger verify
 for n in $NODES; do printf '%-12s ' $n; "$NODE" --home "$DIR/$n" ledger verify; done
+for n in $NODES; do printf '%-12s ' $n; "$NODE" --home "$DIR/$n" ledger audit; done
 
-say "10. Stop everything"
+say "11. Stop everything"
 cleanup_all
 echo "demo finished: one incident from report to closure, every message signed and verified at every step"
