@@ -9,6 +9,7 @@
 #include "internal.h"
 #include "authz.h"
 #include "wire.h"
+#include "hmap.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -158,6 +159,12 @@ typedef struct isess {
 	int64_t sub_ms;
 	uint64_t dropped;       /* submissions refused by the flood limit ... */
 	int64_t flood_logged_ms; /* ... reported once a second */
+	job *fq_head, *fq_tail; /* submissions waiting for the verify thread */
+	unsigned fq_n;
+	bool in_rr;             /* on the round-robin list */
+	uint64_t fq_refused;    /* refused because the queues were full ... */
+	int64_t fq_logged_ms;   /* ... reported once a second */
+	struct isess *rr_next;
 	struct isess *next;
 } isess;
 
@@ -165,6 +172,10 @@ typedef struct io {
 	shared *sh;
 	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit;
 	isess *sessions;
+	hmap by_member;         /* member id -> isess */
+	hmap by_fd;             /* TCP descriptor -> isess */
+	isess *rr_head, *rr_tail; /* members with submissions waiting, in turn */
+	size_t fq_total, fq_bytes;
 	uint64_t next_gen;
 	uint64_t cut_offs;
 	uint64_t roster_seen;   /* roster version the sessions were checked against */
@@ -176,22 +187,34 @@ static void on_signal(int s) { (void)s; stop_flag = 1; }
 static isess *
 isess_get(io *x, const char *member, bool create)
 {
-	for (isess *s = x->sessions; s; s = s->next)
-		if (!strcmp(s->member, member))
-			return s;
-	if (!create)
-		return NULL;
-	isess *s = calloc(1, sizeof *s);
+	isess *s = hmap_gets(&x->by_member, member);
+	if (s || !create)
+		return s;
+	s = calloc(1, sizeof *s);
 	if (s) {
 		snprintf(s->member, sizeof s->member, "%s", member);
 		s->fd = -1;
 		s->tokens = x->sh->h->cfg.error_rate;
 		s->sub_tokens = 2.0 * x->sh->h->cfg.member_rate;
 		s->tok_ms = s->sub_ms = irn_now_ms();
+		if (!hmap_puts(&x->by_member, s->member, s)) {
+			free(s);
+			return NULL;
+		}
 		s->next = x->sessions;
 		x->sessions = s;
 	}
 	return s;
+}
+
+static void
+set_fd(io *x, isess *s, int fd)
+{
+	if (s->fd >= 0 && hmap_get(&x->by_fd, &s->fd, sizeof s->fd) == s)
+		hmap_del(&x->by_fd, &s->fd, sizeof s->fd);
+	s->fd = fd;
+	if (fd >= 0)
+		hmap_put(&x->by_fd, &fd, sizeof fd, s);
 }
 
 static void
@@ -451,6 +474,107 @@ answer_presence(io *x, isess *s, const Irnet__Query *q)
 	free(mpp);
 }
 
+/* ---- fair queuing in front of the verify thread ---- */
+
+/* The queues are full for this member (or for all): refuse the submission
+ * as transient, with its message id, so that its author resends it later;
+ * report the flood once a second. */
+static void
+fq_refuse(io *x, isess *s, const uint8_t *b, size_t len, bool member_full)
+{
+	int64_t now = irn_now_ms();
+	s->fq_refused++;
+	if (now - s->fq_logged_ms >= 1000) {
+		broker_event(x->to_commit, s->member, "flood",
+			     "%s: %u of its submissions wait for verification (%zu in all); %llu refused "
+			     "so far", member_full ? "its queue is full" : "the broker's queues are full",
+			     s->fq_n, x->fq_total, (unsigned long long)s->fq_refused);
+		s->fq_logged_ms = now;
+	}
+	if (!error_allowed(x, s))
+		return;
+	uint8_t id[IRN_MSGID_LEN];
+	size_t pl;
+	uint8_t *pk = broker_error_packet(x->sh, s->member, IRNET__ERROR_CODE__ERR_RATE_LIMITED,
+					  irn_envelope_peek_id(b, len, id) ? id : NULL,
+					  "broker busy: resend this message later", false, &pl);
+	if (pk)
+		send_to(x, s, pk, pl);
+	free(pk);
+}
+
+static void
+fq_push(io *x, isess *s, const uint8_t *b, size_t len)
+{
+	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= FQ_TOTAL_MAX ||
+	    x->fq_bytes + len > FQ_BYTES_MAX) {
+		fq_refuse(x, s, b, len, s->fq_n >= FQ_MEMBER_MAX);
+		return;
+	}
+	job *j = job_new(J_SUBMIT, s->member, s->gen);
+	uint8_t *c = malloc(len ? len : 1);
+	if (j == NULL || c == NULL) {
+		free(c);
+		job_free(j);
+		fq_refuse(x, s, b, len, false);
+		return;
+	}
+	memcpy(c, b, len);
+	j->bytes = c;
+	j->len = len;
+	if (s->fq_tail)
+		s->fq_tail->next = j;
+	else
+		s->fq_head = j;
+	s->fq_tail = j;
+	s->fq_n++;
+	x->fq_total++;
+	x->fq_bytes += len;
+	if (!s->in_rr) {
+		s->in_rr = true;
+		s->rr_next = NULL;
+		if (x->rr_tail)
+			x->rr_tail->rr_next = s;
+		else
+			x->rr_head = s;
+		x->rr_tail = s;
+	}
+}
+
+/* Hand submissions to the verify thread, one per member in turn, while the
+ * pipeline has room. */
+static void
+fq_feed(io *x)
+{
+	while (x->rr_head && atomic_load(&x->sh->pipeline) < PIPELINE_MAX) {
+		isess *s = x->rr_head;
+		x->rr_head = s->rr_next;
+		if (x->rr_head == NULL)
+			x->rr_tail = NULL;
+		job *j = s->fq_head;
+		s->fq_head = j->next;
+		if (s->fq_head == NULL)
+			s->fq_tail = NULL;
+		j->next = NULL;
+		s->fq_n--;
+		x->fq_total--;
+		x->fq_bytes -= j->len;
+		if (s->fq_n > 0) {
+			s->rr_next = NULL;
+			if (x->rr_tail)
+				x->rr_tail->rr_next = s;
+			else
+				x->rr_head = s;
+			x->rr_tail = s;
+		} else {
+			s->in_rr = false;
+		}
+		atomic_fetch_add(&x->sh->pipeline, 1);
+		if (job_send(x->to_verify, j) != 0)
+			atomic_fetch_sub(&x->sh->pipeline, 1);
+	}
+}
+
 static void
 router_handle(io *x)
 {
@@ -496,7 +620,7 @@ router_handle(io *x)
 		s->ridlen = zmq_msg_size(&rid);
 		memcpy(s->rid, zmq_msg_data(&rid), s->ridlen);
 		s->gen = ++x->next_gen;
-		s->fd = fd;
+		set_fd(x, s, fd);
 		s->alive = true;
 	}
 	s->last_seen_ms = irn_now_ms();
@@ -534,11 +658,7 @@ router_handle(io *x)
 		}
 		if (!submit_allowed(x, s))
 			break;
-		uint8_t *b = malloc(p->submit.len ? p->submit.len : 1);
-		if (b) {
-			memcpy(b, p->submit.data, p->submit.len);
-			forward(x, x->to_verify, J_SUBMIT, s, NULL, b, p->submit.len);
-		}
+		fq_push(x, s, p->submit.data, p->submit.len);
 		break;
 	}
 	case IRNET__PACKET__P_HEARTBEAT:
@@ -575,14 +695,13 @@ monitor_handle(io *x)
 		int32_t val;
 		memcpy(&ev, zmq_msg_data(&a), 2);
 		memcpy(&val, (uint8_t *)zmq_msg_data(&a) + 2, 4);
-		if (ev == ZMQ_EVENT_DISCONNECTED)
-			for (isess *s = x->sessions; s; s = s->next)
-				if (s->alive && s->fd == val) {
-					s->alive = false;
-					s->fd = -1;
-					log_info("%s disconnected", s->member);
-					forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
-				}
+		isess *s = ev == ZMQ_EVENT_DISCONNECTED ? hmap_get(&x->by_fd, &val, sizeof val) : NULL;
+		if (s && s->alive && s->fd == val) {
+			s->alive = false;
+			set_fd(x, s, -1);
+			log_info("%s disconnected", s->member);
+			forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
+		}
 	}
 	zmq_msg_close(&a);
 	zmq_msg_close(&b);
@@ -703,7 +822,9 @@ broker_run(irn_home *h, const broker_opts *o)
 					   { x.router, 0, ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
 					   { x.mon, 0, ZMQ_POLLIN, 0 } };
-		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : 200);
+		/* submissions waiting and the pipeline full: a J_CREDIT wakes us,
+		 * and a short timeout guards against a lost one */
+		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : x.rr_head ? 10 : 200);
 		if (stopping) {
 			/* Drain what the commit thread still sends, until its STOP. */
 			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };
@@ -725,8 +846,10 @@ broker_run(irn_home *h, const broker_opts *o)
 			continue;
 		}
 		sweep_revoked(&x);
-		if (rc <= 0)
+		if (rc <= 0) {
+			fq_feed(&x);
 			continue;
+		}
 		if (items[0].revents & ZMQ_POLLIN)
 			zap_handle(&x);
 		if (items[3].revents & ZMQ_POLLIN)
@@ -743,6 +866,7 @@ broker_run(irn_home *h, const broker_opts *o)
 					break;
 				router_handle(&x);
 			}
+		fq_feed(&x);
 	}
 	pthread_join(vt, NULL);
 	pthread_join(ct, NULL);
@@ -752,8 +876,14 @@ broker_run(irn_home *h, const broker_opts *o)
 	log_info("broker stopping (%llu connections cut)", (unsigned long long)x.cut_offs);
 	for (isess *s = x.sessions, *n; s; s = n) {
 		n = s->next;
+		for (job *j = s->fq_head, *jn; j; j = jn) {
+			jn = j->next;
+			job_free(j);
+		}
 		free(s);
 	}
+	hmap_free(&x.by_member);
+	hmap_free(&x.by_fd);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
 			  vx.out, cx.from_verify, cx_from_io, cx.to_io };
