@@ -170,7 +170,7 @@ typedef struct isess {
 
 typedef struct io {
 	shared *sh;
-	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit;
+	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit, *from_verify;
 	isess *sessions;
 	hmap by_member;         /* member id -> isess */
 	hmap by_fd;             /* TCP descriptor -> isess */
@@ -772,7 +772,8 @@ broker_run(irn_home *h, const broker_opts *o)
 	if (pair(sh.ctx, "inproc://irn-verify", &vx.in, &x.to_verify) ||
 	    pair(sh.ctx, "inproc://irn-checked", &cx.from_verify, &vx.out) ||
 	    pair(sh.ctx, "inproc://irn-control", &cx_from_io, &x.to_commit) ||
-	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io)) {
+	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io) ||
+	    pair(sh.ctx, "inproc://irn-credit", &x.from_verify, &vx.credit)) {
 		log_error("inproc: %s", zmq_strerror(errno));
 		return 1;
 	}
@@ -821,10 +822,11 @@ broker_run(irn_home *h, const broker_opts *o)
 		zmq_pollitem_t items[] = { { x.zap, 0, ZMQ_POLLIN, 0 },
 					   { x.router, 0, ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
-					   { x.mon, 0, ZMQ_POLLIN, 0 } };
-		/* submissions waiting and the pipeline full: a J_CREDIT wakes us,
-		 * and a short timeout guards against a lost one */
-		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : x.rr_head ? 10 : 200);
+					   { x.mon, 0, ZMQ_POLLIN, 0 },
+					   { x.from_verify, 0, ZMQ_POLLIN, 0 } };
+		/* submissions waiting and the verify queue full: a J_CREDIT wakes
+		 * us, and a short timeout guards against a lost one */
+		int rc = zmq_poll(items, stopping ? 0 : 5, stopping ? 0 : x.rr_head ? 10 : 200);
 		if (stopping) {
 			/* Drain what the commit thread still sends, until its STOP. */
 			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };
@@ -857,6 +859,9 @@ broker_run(irn_home *h, const broker_opts *o)
 		if (items[2].revents & ZMQ_POLLIN)
 			for (int i = 0; i < 4096 && out_handle(&x) > 0; i++)
 				;
+		if (items[4].revents & ZMQ_POLLIN)
+			for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
+				job_free(j);
 		if (items[1].revents & ZMQ_POLLIN)
 			for (int i = 0; i < 1024; i++) {
 				int ev = 0;
@@ -873,6 +878,8 @@ broker_run(irn_home *h, const broker_opts *o)
 	/* Free anything still queued between the threads. */
 	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)
 		job_free(j);
+	for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
+		job_free(j);
 	log_info("broker stopping (%llu connections cut)", (unsigned long long)x.cut_offs);
 	for (isess *s = x.sessions, *n; s; s = n) {
 		n = s->next;
@@ -886,7 +893,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	hmap_free(&x.by_fd);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
-			  vx.out, cx.from_verify, cx_from_io, cx.to_io };
+			  vx.out, cx.from_verify, cx_from_io, cx.to_io, x.from_verify, vx.credit };
 	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
 		zmq_close(socks[i]);
 	zmq_ctx_term(sh.ctx);

@@ -58,6 +58,8 @@ typedef struct csess {
 	uint64_t *ring;         /* ... their indexes, oldest first */
 	int64_t *ring_ms;       /* ... and when they were sent */
 	unsigned ring_head;
+	double err_tokens;      /* error replies this member may get now */
+	int64_t err_ms;
 	struct csess *next;
 } csess;
 
@@ -119,6 +121,8 @@ sess_get(committer *c, const char *member, bool create)
 	unsigned w = (unsigned)c->sh->o->window;
 	w = w < 1 ? 1 : w > MAX_WINDOW ? MAX_WINDOW : w;
 	if (s) {
+		s->err_tokens = 2.0 * c->h->cfg.error_rate;
+		s->err_ms = irn_now_ms();
 		s->wcap = w;
 		s->ring = calloc(w, sizeof *s->ring);
 		s->ring_ms = calloc(w, sizeof *s->ring_ms);
@@ -162,10 +166,35 @@ emit(committer *c, const char *member, uint64_t gen, uint8_t *bytes, size_t len,
 	job_send(c->cx->to_io, j);
 }
 
+static csess *sess_get(committer *c, const char *member, bool create);
+
+/* The io thread passes a member at most error_rate error replies a second:
+ * do not sign more than that here (a flood of refused submissions would
+ * otherwise cost one signature each). */
+static bool
+error_allowed(committer *c, const char *member)
+{
+	csess *s = sess_get(c, member, true);
+	if (s == NULL)
+		return true;
+	int64_t now = irn_now_ms();
+	double rate = c->h->cfg.error_rate;
+	s->err_tokens += (double)(now - s->err_ms) * rate / 1000.0;
+	if (s->err_tokens > 2 * rate)
+		s->err_tokens = 2 * rate;
+	s->err_ms = now;
+	if (s->err_tokens < 1)
+		return false;
+	s->err_tokens -= 1;
+	return true;
+}
+
 static void
 emit_error(committer *c, const char *member, uint64_t gen, unsigned code, const uint8_t *msgid,
 	   const char *detail, bool exercise)
 {
+	if (!error_allowed(c, member))
+		return;
 	size_t len;
 	uint8_t *p = broker_error_packet(c->sh, member, code, msgid, detail, exercise, &len);
 	if (p)
@@ -1219,20 +1248,13 @@ commit_main(void *arg)
 			break;
 		}
 		/* Drain what is there (up to a batch), commit once, then reply. */
-		int submits = 0;
 		for (int i = 0; i < batch_max && !stop; i++) {
 			job *j = job_recv(cx->from_io, ZMQ_DONTWAIT);
 			if (j == NULL)
 				j = job_recv(cx->from_verify, ZMQ_DONTWAIT);
 			if (j == NULL)
 				break;
-			submits += j->type == J_SUBMIT;
 			stop = handle(&c, j);
-		}
-		if (submits > 0) {
-			/* the io thread may feed the verify thread again (fair queue) */
-			atomic_fetch_sub(&c.sh->pipeline, (unsigned)submits);
-			job_send(cx->to_io, job_new(J_CREDIT, "", 0));
 		}
 		acks_due(&c, stop);
 		flush(&c);

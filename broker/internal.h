@@ -10,8 +10,8 @@
  *
  * Submissions wait in the io thread, in one bounded queue per member, and
  * are handed to the verify thread round-robin over the members, at most
- * PIPELINE_MAX at a time between io and the end of the commit thread's
- * round: one member's backlog never sits in front of the others'.
+ * PIPELINE_MAX waiting there: one member's backlog never sits in front of
+ * the others'. The verify thread wakes io (J_CREDIT) when half are done.
  *   io --hello/ack/query/session-end--> commit
  *
  * Messages are heap-allocated `job`s whose pointers travel over inproc PAIR
@@ -35,11 +35,11 @@ typedef enum {
 	J_SESSION_END, /* io -> commit: the member's connection closed */
 	J_OUT,         /* commit -> io: a packet for a member */
 	J_EVENT,       /* io -> commit: a security event to keep */
-	J_CREDIT,      /* commit -> io: submissions left the pipeline (feed verify) */
+	J_CREDIT,      /* verify -> io: its queue is half empty (feed it again) */
 	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
 } job_type;
 
-#define PIPELINE_MAX 128              /* submissions in verify + commit */
+#define PIPELINE_MAX 64               /* submissions handed to the verify thread */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
 #define FQ_TOTAL_MAX 32768            /* waiting in all */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
@@ -66,8 +66,8 @@ typedef struct shared {
 	pthread_rwlock_t roster_lock; /* h->roster: commit writes, io/verify read */
 	_Atomic uint64_t self_seq;    /* sequence of broker-signed envelopes */
 	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet
-				       * handled by commit (io's fair queue feeds
-				       * at most PIPELINE_MAX) */
+				       * checked (io's fair queue feeds at most
+				       * PIPELINE_MAX) */
 } shared;
 
 job *job_new(job_type t, const char *member, uint64_t gen);
@@ -82,6 +82,7 @@ void *commit_main(void *arg);
 typedef struct verify_ctx {
 	shared *sh;
 	void *in, *out;
+	void *credit;           /* to io: J_CREDIT */
 } verify_ctx;
 
 typedef struct commit_ctx {
