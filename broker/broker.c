@@ -162,6 +162,7 @@ typedef struct isess {
 	job *fq_head, *fq_tail; /* submissions waiting for the verify thread */
 	unsigned fq_n;
 	bool in_rr;             /* on the round-robin list */
+	uint64_t gap_from;      /* a refused submission's sequence: later ones wait for it */
 	uint64_t fq_refused;    /* refused because the queues were full ... */
 	int64_t fq_logged_ms;   /* ... reported once a second */
 	struct isess *rr_next;
@@ -476,6 +477,38 @@ answer_presence(io *x, isess *s, const Irnet__Query *q)
 
 /* ---- fair queuing in front of the verify thread ---- */
 
+/* The sequence number an envelope claims (not verified: used only to
+ * refuse, on the member's own authenticated connection, what the commit
+ * thread would refuse anyway). */
+static bool
+peek_seq(const uint8_t *b, size_t len, uint64_t *seq)
+{
+	Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, b);
+	Irnet__Body *bd = e ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+	bool ok = bd && bd->header;
+	if (ok)
+		*seq = bd->header->sequence;
+	if (bd)
+		irnet__body__free_unpacked(bd, NULL);
+	if (e)
+		irnet__envelope__free_unpacked(e, NULL);
+	return ok;
+}
+
+static void
+refuse_transient(io *x, isess *s, unsigned code, const uint8_t *b, size_t len, const char *detail)
+{
+	if (!error_allowed(x, s))
+		return;
+	uint8_t id[IRN_MSGID_LEN];
+	size_t pl;
+	uint8_t *pk = broker_error_packet(x->sh, s->member, code,
+					  irn_envelope_peek_id(b, len, id) ? id : NULL, detail, false, &pl);
+	if (pk)
+		send_to(x, s, pk, pl);
+	free(pk);
+}
+
 /* The queues are full for this member (or for all): refuse the submission
  * as transient, with its message id, so that its author resends it later;
  * report the flood once a second. */
@@ -491,21 +524,28 @@ fq_refuse(io *x, isess *s, const uint8_t *b, size_t len, bool member_full)
 			     s->fq_n, x->fq_total, (unsigned long long)s->fq_refused);
 		s->fq_logged_ms = now;
 	}
-	if (!error_allowed(x, s))
-		return;
-	uint8_t id[IRN_MSGID_LEN];
-	size_t pl;
-	uint8_t *pk = broker_error_packet(x->sh, s->member, IRNET__ERROR_CODE__ERR_RATE_LIMITED,
-					  irn_envelope_peek_id(b, len, id) ? id : NULL,
-					  "broker busy: resend this message later", false, &pl);
-	if (pk)
-		send_to(x, s, pk, pl);
-	free(pk);
+	/* What follows it from this member is out of sequence until it comes
+	 * again: refused here, without a signature check. */
+	uint64_t seq;
+	if (peek_seq(b, len, &seq) && (s->gap_from == 0 || seq < s->gap_from))
+		s->gap_from = seq;
+	refuse_transient(x, s, IRNET__ERROR_CODE__ERR_RATE_LIMITED, b, len,
+			 "broker busy: resend this message later");
 }
 
 static void
 fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 {
+	uint64_t seq;
+	if (s->gap_from) {
+		if (peek_seq(b, len, &seq) && seq > s->gap_from) {
+			s->fq_refused++;
+			refuse_transient(x, s, IRNET__ERROR_CODE__ERR_SEQUENCE_GAP, b, len,
+					 "an earlier message is missing; resend in order");
+			return;
+		}
+		s->gap_from = 0; /* the refused one (or an earlier one) again */
+	}
 	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= FQ_TOTAL_MAX ||
 	    x->fq_bytes + len > FQ_BYTES_MAX) {
 		fq_refuse(x, s, b, len, s->fq_n >= FQ_MEMBER_MAX);
