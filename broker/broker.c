@@ -175,6 +175,8 @@ typedef struct io {
 	isess *sessions;
 	hmap by_member;         /* member id -> isess */
 	hmap by_fd;             /* TCP descriptor -> isess */
+	hmap by_tpk;            /* transport key (current or rotated out) -> member id */
+	uint64_t tpk_version;   /* roster version by_tpk was built from */
 	isess *rr_head, *rr_tail; /* members with submissions waiting, in turn */
 	size_t fq_total, fq_bytes;
 	uint64_t next_gen;
@@ -219,6 +221,55 @@ set_fd(io *x, isess *s, int fd)
 }
 
 static void
+tpk_clear(io *x)
+{
+	for (size_t i = 0; i < x->by_tpk.nb; i++)
+		for (hmap_node *n = x->by_tpk.b[i]; n; n = hmap_node_next(n))
+			free(hmap_node_val(n));
+	hmap_free(&x->by_tpk);
+}
+
+/* The member a CURVE key belongs to, by hash (the roster's own lookup is a
+ * scan: 10 000 members reconnecting at once made that quadratic). Called
+ * with the roster read-locked. */
+static const irn_member *
+find_transport(io *x, const uint8_t pk[IRN_PK_LEN], int64_t now)
+{
+	const irn_roster *r = x->sh->h->roster;
+	if (x->tpk_version != r->version || x->by_tpk.n == 0) {
+		tpk_clear(x);
+		x->tpk_version = r->version;
+		for (size_t i = 0; i < r->n_members; i++) {
+			const irn_member *m = &r->members[i];
+			char *id = strdup(m->id);
+			if (id == NULL || !hmap_put(&x->by_tpk, m->transport_pk, IRN_PK_LEN, id)) {
+				free(id);
+				tpk_clear(x);
+				return irn_roster_find_transport(r, pk, now);
+			}
+			for (size_t k = 0; k < m->n_prev; k++) {
+				char *pid = strdup(m->id);
+				if (pid == NULL || !hmap_put(&x->by_tpk, m->prev[k].transport_pk, IRN_PK_LEN, pid)) {
+					free(pid);
+					tpk_clear(x);
+					return irn_roster_find_transport(r, pk, now);
+				}
+			}
+		}
+	}
+	const char *id = hmap_get(&x->by_tpk, pk, IRN_PK_LEN);
+	const irn_member *m = id ? irn_roster_find(r, id) : NULL;
+	if (m == NULL)
+		return NULL;
+	if (sodium_memcmp(m->transport_pk, pk, IRN_PK_LEN) == 0)
+		return m;
+	for (size_t k = 0; k < m->n_prev; k++)
+		if (now < m->prev[k].until_ms && sodium_memcmp(m->prev[k].transport_pk, pk, IRN_PK_LEN) == 0)
+			return m;
+	return NULL;
+}
+
+static void
 zap_handle(io *x)
 {
 	zmq_msg_t f[7];
@@ -245,8 +296,7 @@ zap_handle(io *x)
 		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
 		memcpy(addr, zmq_msg_data(&f[3]), al);
 		pthread_rwlock_rdlock(&x->sh->roster_lock);
-		const irn_member *m = irn_roster_find_transport(x->sh->h->roster, zmq_msg_data(&f[6]),
-								irn_now_ms());
+		const irn_member *m = find_transport(x, zmq_msg_data(&f[6]), irn_now_ms());
 		bool ok = m && irn_member_current(m, irn_now_ms());
 		char mid[IRN_MAX_ID + 1] = "";
 		if (m)
@@ -931,6 +981,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	}
 	hmap_free(&x.by_member);
 	hmap_free(&x.by_fd);
+	tpk_clear(&x);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
 			  vx.out, cx.from_verify, cx_from_io, cx.to_io, x.from_verify, vx.credit };

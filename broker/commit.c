@@ -72,6 +72,13 @@ typedef struct rent {
 	char *members;          /* "\nid\nid\n" as in the ledger's to_members */
 } rent;
 
+/* Indexes (increasing) of the recent messages addressed to one role bit
+ * or member: a session catches up over these, not over every message. */
+typedef struct klist {
+	uint64_t *v;
+	size_t h, n, cap;
+} klist;
+
 typedef struct role_ref {
 	csess *s;
 	uint64_t epoch;
@@ -99,6 +106,9 @@ typedef struct committer {
 	rent *recent;           /* ring of committed messages, index order */
 	size_t r_start, r_n;
 	uint64_t r_floor;       /* every message >= this index is in recent */
+	hmap by_key;            /* recipient key (role bit, member id) -> klist of
+				 * the indexes in recent addressed to it */
+	size_t pushes;          /* since the last trim of the klists */
 	role_ref *by_role[N_ROLE_BITS]; /* live sessions per role bit */
 	size_t n_role[N_ROLE_BITS], cap_role[N_ROLE_BITS];
 	uint64_t roster_version;
@@ -150,6 +160,7 @@ sess_get(committer *c, const char *member, bool create)
 
 static void note_pending(committer *c, uint64_t idx, const char *sender, uint32_t roles,
 			 const char *members);
+static int send_one(committer *c, csess *s, uint64_t idx);
 static void drop_pending(committer *c);
 
 static void
@@ -613,6 +624,84 @@ recent_after(committer *c, uint64_t after)
 	return lo;
 }
 
+static size_t
+role_key(char *k, unsigned bit)
+{
+	k[0] = 1;
+	k[1] = (char)bit;
+	return 2;
+}
+
+static size_t
+member_key(char *k, const char *id, size_t l)
+{
+	k[0] = 2;
+	memcpy(k + 1, id, l);
+	return l + 1;
+}
+
+/* Drop what fell out of recent from the front of a list. */
+static void
+klist_trim(committer *c, klist *L)
+{
+	while (L->n > 0 && L->v[L->h] < c->r_floor) {
+		L->h++;
+		L->n--;
+	}
+	if (L->n == 0)
+		L->h = 0;
+}
+
+static void
+klist_push(committer *c, const char *key, size_t klen, uint64_t idx)
+{
+	klist *L = hmap_get(&c->by_key, key, klen);
+	if (L == NULL) {
+		L = calloc(1, sizeof *L);
+		if (L == NULL || !hmap_put(&c->by_key, key, klen, L)) {
+			free(L);
+			c->r_floor = idx + 1; /* the index is incomplete below the next */
+			return;
+		}
+	}
+	klist_trim(c, L);
+	if (L->h + L->n == L->cap) {
+		if (L->h > 0 && L->h >= L->n) {
+			memmove(L->v, L->v + L->h, L->n * sizeof *L->v);
+			L->h = 0;
+		} else if (!grow_array((void **)&L->v, &L->cap, L->h + L->n + 1, sizeof *L->v)) {
+			c->r_floor = idx + 1;
+			return;
+		}
+	}
+	L->v[L->h + L->n++] = idx;
+}
+
+/* Index a message by every key it addresses. */
+static void
+klist_add(committer *c, const rent *e)
+{
+	char k[IRN_MAX_ID + 2];
+	for (unsigned b = 0; b < N_ROLE_BITS; b++)
+		if (e->roles & (1u << b))
+			klist_push(c, k, role_key(k, b), e->idx);
+	for (const char *p = e->members; p && *p;) {
+		const char *q = strchr(p + 1, '\n');
+		if (q == NULL)
+			break;
+		size_t l = (size_t)(q - p - 1);
+		if (l > 0 && l <= IRN_MAX_ID)
+			klist_push(c, k, member_key(k, p + 1, l), e->idx);
+		p = q;
+	}
+	if (++c->pushes >= RECENT_MAX) { /* now and then: lists no longer pushed to */
+		c->pushes = 0;
+		for (size_t i = 0; i < c->by_key.nb; i++)
+			for (hmap_node *n = c->by_key.b[i]; n; n = hmap_node_next(n))
+				klist_trim(c, hmap_node_val(n));
+	}
+}
+
 static void
 recent_push(committer *c, rent *e)
 {
@@ -634,6 +723,100 @@ recent_push(committer *c, rent *e)
 		c->r_n--;
 	}
 	*recent_at(c, c->r_n++) = *e;
+	klist_add(c, e);
+}
+
+static rent *
+recent_find(committer *c, uint64_t idx)
+{
+	size_t i = recent_after(c, idx - 1);
+	return i < c->r_n && recent_at(c, i)->idx == idx ? recent_at(c, i) : NULL;
+}
+
+/* Catch up over the recipient lists of s (its role bits, its id): only the
+ * indexes addressed to it are visited. */
+static int
+catch_up_mem(committer *c, csess *s, const irn_member *mem, uint64_t head)
+{
+	klist *L[N_ROLE_BITS + 1];
+	size_t pos[N_ROLE_BITS + 1];
+	int nl = 0;
+	char k[IRN_MAX_ID + 2];
+	for (unsigned b = 0; b <= N_ROLE_BITS; b++) {
+		klist *l;
+		if (b < N_ROLE_BITS)
+			l = (mem->roles & (1u << b)) ? hmap_get(&c->by_key, k, role_key(k, b)) : NULL;
+		else
+			l = hmap_get(&c->by_key, k, member_key(k, s->member, strlen(s->member)));
+		if (l == NULL || l->n == 0)
+			continue;
+		size_t lo = l->h, hi = l->h + l->n; /* first index above scan_upto */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (l->v[mid] <= s->scan_upto)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		L[nl] = l;
+		pos[nl++] = lo;
+	}
+	while (s->in_flight < s->wcap) {
+		uint64_t next = UINT64_MAX;
+		for (int i = 0; i < nl; i++)
+			if (pos[i] < L[i]->h + L[i]->n && L[i]->v[pos[i]] < next)
+				next = L[i]->v[pos[i]];
+		if (next == UINT64_MAX) {
+			s->scan_upto = head;
+			return 0;
+		}
+		for (int i = 0; i < nl; i++)
+			if (pos[i] < L[i]->h + L[i]->n && L[i]->v[pos[i]] == next)
+				pos[i]++;
+		const rent *e = recent_find(c, next);
+		if (e && strcmp(e->sender, s->member) != 0 && send_one(c, s, next) < 0)
+			return -1;
+		s->scan_upto = next;
+	}
+	return 0;
+}
+
+/* At start: the routing index gets the last RECENT_MAX messages of the
+ * ledger, so that members reconnecting after a restart catch up from
+ * memory, over only what is addressed to them. */
+static void
+recent_load(committer *c)
+{
+	uint64_t head;
+	irn_ledger_head(c->h->ledger, &head, NULL);
+	c->r_floor = head + 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+			       "SELECT idx, sender, to_roles, to_members FROM (SELECT idx, sender,"
+			       " to_roles, to_members FROM ledger WHERE type = 2 ORDER BY idx DESC"
+			       " LIMIT " IRN_STR(RECENT_MAX) ") ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
+		return;
+	size_t n = 0;
+	uint64_t first = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *snd = (const char *)sqlite3_column_text(st, 1);
+		const char *mem = (const char *)sqlite3_column_text(st, 3);
+		rent e = { .idx = (uint64_t)sqlite3_column_int64(st, 0),
+			   .roles = (uint32_t)sqlite3_column_int64(st, 2),
+			   .sender = snd ? strdup(snd) : NULL, .members = strdup(mem ? mem : "\n") };
+		if (e.members == NULL) {
+			free(e.sender);
+			e.sender = NULL;
+		}
+		if (n++ == 0)
+			first = e.idx;
+		recent_push(c, &e);
+	}
+	sqlite3_finalize(st);
+	if (c->r_n == n) /* nothing was dropped on the way */
+		c->r_floor = n == RECENT_MAX ? first : 1;
+	log_info("routing index: %zu recent messages (from ledger index %llu)", c->r_n,
+		 (unsigned long long)c->r_floor);
 }
 
 /* Leave live routing: the cursor takes over from the last delivery (every
@@ -822,17 +1005,8 @@ pump(committer *c, csess *s)
 		uint64_t before = s->scan_upto;
 		if (s->scan_upto + 1 < c->r_floor) {
 			scan_sql(c, s, mem);
-		} else {
-			size_t i = recent_after(c, s->scan_upto);
-			for (; i < c->r_n && s->in_flight < s->wcap; i++) {
-				rent *e = recent_at(c, i);
-				if (strcmp(e->sender, s->member) != 0 &&
-				    addressed(e->members, e->roles, mem) && send_one(c, s, e->idx) < 0)
-					return;
-				s->scan_upto = e->idx;
-			}
-			if (i == c->r_n)
-				s->scan_upto = head;
+		} else if (catch_up_mem(c, s, mem, head) < 0) {
+			return;
 		}
 		if (s->scan_upto == before && s->in_flight < s->wcap)
 			return; /* a storage error: tried again at the next pump */
@@ -1232,9 +1406,7 @@ commit_main(void *arg)
 		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);
-	uint64_t head;
-	irn_ledger_head(c.h->ledger, &head, NULL);
-	c.r_floor = head + 1; /* the routing index starts empty: older rows are read from SQL */
+	recent_load(&c);
 	c.roster_version = c.h->roster->version;
 	c.acks_written_ms = irn_now_ms();
 	bool stop = false;
@@ -1283,6 +1455,13 @@ commit_main(void *arg)
 	for (size_t i = 0; c.recent && i < c.r_n; i++)
 		rent_free(recent_at(&c, i));
 	free(c.recent);
+	for (size_t i = 0; i < c.by_key.nb; i++)
+		for (hmap_node *n = c.by_key.b[i]; n; n = hmap_node_next(n)) {
+			klist *l = hmap_node_val(n);
+			free(l->v);
+			free(l);
+		}
+	hmap_free(&c.by_key);
 	for (unsigned b = 0; b < N_ROLE_BITS; b++)
 		free(c.by_role[b]);
 	free(c.dirty);

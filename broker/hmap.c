@@ -126,3 +126,15 @@ hmap_puts(hmap *m, const char *key, void *val)
 {
 	return hmap_put(m, key, strlen(key), val);
 }
+
+hmap_node *
+hmap_node_next(const hmap_node *n)
+{
+	return n->next;
+}
+
+void *
+hmap_node_val(const hmap_node *n)
+{
+	return n->val;
+}

@@ -19,6 +19,9 @@ bool hmap_put(hmap *m, const void *key, size_t klen, void *val);
 /* Remove; returns the value that was there (or NULL). */
 void *hmap_del(hmap *m, const void *key, size_t klen);
 void hmap_free(hmap *m);
+/* Iteration: for (i < m->nb) for (n = m->b[i]; n; n = hmap_node_next(n)) */
+hmap_node *hmap_node_next(const hmap_node *n);
+void *hmap_node_val(const hmap_node *n);
 /* String-key shorthands. */
 void *hmap_gets(const hmap *m, const char *key);
 bool hmap_puts(hmap *m, const char *key, void *val);
