@@ -455,6 +455,24 @@ sweep_revoked(io *x)
 	pthread_rwlock_unlock(&x->sh->roster_lock);
 }
 
+/* Once a second: close the connections of members silent for three
+ * heartbeat intervals (a hung peer whose TCP connection still stands). */
+static void
+idle_sweep(io *x, int64_t *last)
+{
+	int64_t now = irn_now_ms(), limit = 3 * (int64_t)x->sh->h->cfg.heartbeat_ms;
+	if (now - *last < 1000)
+		return;
+	*last = now;
+	for (isess *s = x->sessions; s; s = s->next)
+		if (s->alive && s->fd >= 0 && now - s->last_seen_ms > limit) {
+			log_info("%s silent for %lld ms: connection closed", s->member,
+				 (long long)(now - s->last_seen_ms));
+			s->last_seen_ms = now; /* once; the monitor ends the session */
+			cut_off(x, s->fd);
+		}
+}
+
 static void
 forward(io *x, void *sock, job_type t, isess *s, Irnet__Packet *p, uint8_t *bytes, size_t len)
 {
@@ -881,8 +899,23 @@ broker_run(irn_home *h, const broker_opts *o)
 	zmq_setsockopt(x.router, ZMQ_LINGER, &zero, sizeof zero);
 	zmq_setsockopt(x.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(x.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+	/* No ZMTP heartbeats on the broker's side: libzmq 4.3 cancels a timer
+	 * by a linear search over all of its I/O thread's timers, once per
+	 * incoming message when heartbeats are on, which made every message
+	 * cost O(connections) (10 000 members: a full core for their idle
+	 * heartbeats alone). Dead peers are found by TCP keepalive, and silent
+	 * ones by idle_sweep (no packet, not even the node's Heartbeat, for
+	 * 3 heartbeat intervals). The node still pings the broker. */
+	int ka = 1, ka_idle = hbt / 1000 > 1 ? hbt / 1000 : 1, ka_intvl = 1, ka_cnt = 3;
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE, &ka, sizeof ka);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof ka_idle);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_INTVL, &ka_intvl, sizeof ka_intvl);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_CNT, &ka_cnt, sizeof ka_cnt);
+	(void)hb;
+	/* thousands of members reconnect at once after a restart: a short
+	 * accept queue drops their SYNs into TCP's 1-3-7 s retry backoff */
+	int backlog = 4096;
+	zmq_setsockopt(x.router, ZMQ_BACKLOG, &backlog, sizeof backlog);
 	zmq_socket_monitor(x.router, "inproc://irn-router-monitor", ZMQ_EVENT_DISCONNECTED);
 	x.mon = zmq_socket(sh.ctx, ZMQ_PAIR);
 	zmq_connect(x.mon, "inproc://irn-router-monitor");
@@ -907,6 +940,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	fflush(stdout);
 	x.roster_seen = h->roster->version;
 	bool stopping = false, running = true;
+	int64_t last_sweep = irn_now_ms();
 	int drain_rounds = 0;
 	while (running) {
 		zmq_pollitem_t items[] = { { x.zap, 0, ZMQ_POLLIN, 0 },
@@ -938,6 +972,7 @@ broker_run(irn_home *h, const broker_opts *o)
 			continue;
 		}
 		sweep_revoked(&x);
+		idle_sweep(&x, &last_sweep);
 		if (rc <= 0) {
 			fq_feed(&x);
 			continue;
