@@ -103,6 +103,7 @@ typedef struct committer {
 	/* routing index */
 	rent *pend;             /* appended in the open transaction */
 	size_t n_pend, cap_pend;
+	bool pend_lost;         /* a message of the batch could not be noted */
 	rent *recent;           /* ring of committed messages, index order */
 	size_t r_start, r_n;
 	uint64_t r_floor;       /* every message >= this index is in recent */
@@ -579,20 +580,22 @@ rent_free(rent *e)
 }
 
 /* handle_submit: a message appended in the open transaction. If it cannot
- * be noted, the routing index is incomplete from here: every live session
- * falls back to its cursor (r_floor moves past it). */
+ * be noted (no memory), it cannot be routed either: after the commit every
+ * live session falls back to its cursor (deliver()). */
 static void
 note_pending(committer *c, uint64_t idx, const char *sender, uint32_t roles, const char *members)
 {
+	if (!grow_array((void **)&c->pend, &c->cap_pend, c->n_pend + 1, sizeof *c->pend)) {
+		c->pend_lost = true;
+		return;
+	}
 	rent e = { .idx = idx, .roles = roles, .sender = strdup(sender),
 		   .members = strdup(members ? members : "\n") };
-	if (e.sender == NULL || e.members == NULL ||
-	    !grow_array((void **)&c->pend, &c->cap_pend, c->n_pend + 1, sizeof *c->pend)) {
+	if (e.sender == NULL || e.members == NULL) {
 		rent_free(&e);
-		e.idx = idx;
-		e.sender = e.members = NULL;
+		e.sender = e.members = NULL; /* not indexed: see deliver() */
 	}
-	c->pend[c->n_pend++] = e; /* sender NULL: not indexed */
+	c->pend[c->n_pend++] = e;
 }
 
 static void
@@ -601,6 +604,7 @@ drop_pending(committer *c)
 	for (size_t i = 0; i < c->n_pend; i++)
 		rent_free(&c->pend[i]);
 	c->n_pend = 0;
+	c->pend_lost = false;
 }
 
 static rent *
@@ -717,7 +721,8 @@ recent_push(committer *c, rent *e)
 	}
 	if (c->r_n == RECENT_MAX) {
 		rent *old = recent_at(c, 0);
-		c->r_floor = old->idx + 1;
+		if (c->r_floor < old->idx + 1)
+			c->r_floor = old->idx + 1;
 		rent_free(old);
 		c->r_start = (c->r_start + 1) % RECENT_MAX;
 		c->r_n--;
@@ -798,7 +803,9 @@ recent_load(committer *c)
 		return;
 	size_t n = 0;
 	uint64_t first = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	c->r_floor = 0; /* while loading: a failure raises it (klist_trim keeps all) */
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *snd = (const char *)sqlite3_column_text(st, 1);
 		const char *mem = (const char *)sqlite3_column_text(st, 3);
 		rent e = { .idx = (uint64_t)sqlite3_column_int64(st, 0),
@@ -813,8 +820,11 @@ recent_load(committer *c)
 		recent_push(c, &e);
 	}
 	sqlite3_finalize(st);
-	if (c->r_n == n) /* nothing was dropped on the way */
-		c->r_floor = n == RECENT_MAX ? first : 1;
+	uint64_t floor = n == RECENT_MAX ? first : 1;
+	if (c->r_floor < floor) /* else something was dropped on the way */
+		c->r_floor = floor;
+	if (rc != SQLITE_DONE)
+		c->r_floor = head + 1; /* a read error: trust only what comes next */
 	log_info("routing index: %zu recent messages (from ledger index %llu)", c->r_n,
 		 (unsigned long long)c->r_floor);
 }
@@ -1020,13 +1030,25 @@ pump(committer *c, csess *s)
 static void
 deliver(committer *c)
 {
+	bool unrouted = c->pend_lost;
 	for (size_t i = 0; i < c->n_pend; i++) {
 		if (c->pend[i].sender)
 			route(c, &c->pend[i]);
+		else
+			unrouted = true;
 		recent_push(c, &c->pend[i]);
 	}
 	c->n_pend = 0;
-	if (c->h->roster->version != c->roster_version) { /* roles may have changed */
+	if (c->pend_lost) { /* the index misses a message: below the head, SQL only */
+		uint64_t head;
+		irn_ledger_head(c->h->ledger, &head, NULL);
+		if (c->r_floor < head + 1)
+			c->r_floor = head + 1;
+		c->pend_lost = false;
+	}
+	if (unrouted || c->h->roster->version != c->roster_version) {
+		/* a message was not routed, or roles may have changed: every
+		 * session catches up with its cursor */
 		c->roster_version = c->h->roster->version;
 		for (csess *s = c->sessions; s; s = s->next)
 			if (s->ready) {
