@@ -455,12 +455,14 @@ sweep_revoked(io *x)
 	pthread_rwlock_unlock(&x->sh->roster_lock);
 }
 
-/* Once a second: close the connections of members silent for three
- * heartbeat intervals (a hung peer whose TCP connection still stands). */
+/* Once a second: close the connections of members silent for five
+ * heartbeat intervals (a hung peer, or a dead one with data in flight, whose
+ * TCP connection still stands; five, not three, so that a node busy for a
+ * few seconds is not cut: its libzmq used to answer ZMTP pings for it). */
 static void
 idle_sweep(io *x, int64_t *last)
 {
-	int64_t now = irn_now_ms(), limit = 3 * (int64_t)x->sh->h->cfg.heartbeat_ms;
+	int64_t now = irn_now_ms(), limit = 5 * (int64_t)x->sh->h->cfg.heartbeat_ms;
 	if (now - *last < 1000)
 		return;
 	*last = now;
@@ -905,7 +907,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	 * cost O(connections) (10 000 members: a full core for their idle
 	 * heartbeats alone). Dead peers are found by TCP keepalive, and silent
 	 * ones by idle_sweep (no packet, not even the node's Heartbeat, for
-	 * 3 heartbeat intervals). The node still pings the broker. */
+	 * 5 heartbeat intervals). The node still pings the broker. */
 	int ka = 1, ka_idle = hbt / 1000 > 1 ? hbt / 1000 : 1, ka_intvl = 1, ka_cnt = 3;
 	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE, &ka, sizeof ka);
 	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof ka_idle);
