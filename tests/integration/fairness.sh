@@ -48,6 +48,14 @@ check "the flood was reported, with the queue state" grep -q 'reason=flood.*queu
 check "... told so with ERR_RATE_LIMITED naming the refused message" \
   awk '{exit !($8 > 0)}' "$T/flood.out"
 check "no honest member was refused" sh -c "! grep -E 'member=kontum/(op|lat|coord) .*reason=(flood|ERR_)' '$T/broker.log'"
+# Acknowledgements open no commit of their own: they are written with the
+# next batch or within a second, and only those that advance are kept.
+to_coord="select coalesce(max(idx), 0) from ledger where type=2 and (to_roles & 8) != 0 and sender <> 'kontum/coord'"
+check "the coordinator's last acknowledgement reaches ack_log once the traffic is over" \
+  wait_for 10 sh -c "[ \$(sqlite3 '$T/broker/ledger.db' \"select coalesce(max(upto), 0) from ack_log where member='kontum/coord'\") = \$(sqlite3 '$T/broker/ledger.db' \"$to_coord\") ]"
+check "ack_log keeps only acknowledgements that advance" \
+  eq "$(sql "$T/broker/ledger.db" "select count(*) from ack_log where member='kontum/coord'")" \
+     "$(sql "$T/broker/ledger.db" "select count(distinct upto) from ack_log a where member='kontum/coord' and not exists (select 1 from ack_log b where b.member=a.member and b.upto > a.upto and b.time_ms < a.time_ms)")"
 check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify
 check "the coordinator's ledger verifies" "$NODE" --home "$T/coord" ledger verify
 finish
