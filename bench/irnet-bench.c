@@ -11,7 +11,9 @@
  *   3. end to end: one sender -> broker -> one verifying, acknowledging receiver;
  *   4. submit->receipt latency at a fixed offered load;
  *   5. the same while one extra sender floods;
- *   6. `irnet-broker ledger verify` on the ledger the runs produced.
+ *   6. `irnet-broker ledger verify` on the ledger the runs produced;
+ *   8. scale: thousands of idle members on one broker (memory per member,
+ *      heartbeat cost, reconnection of all after a broker restart).
  *
  * Only the wire protocol (docs/PROTOCOL.md) and the broker binary are used,
  * never the broker's internals. Everything is on 127.0.0.1; every loop is
@@ -69,6 +71,7 @@ static struct {
 	char flood_limits[128]; /* member_rate values for the flood runs ("default": none) */
 	int member_rate;        /* member_rate written for the capacity runs (0: broker default) */
 	int e2e_total;
+	int scale_n;            /* members in the scale phase (0: none) */
 	double base_seconds;
 	const char *only;       /* comma list of phases: base,ingest,e2e,lat,flood,verify */
 	const char *log_level;  /* broker log level in irnet.conf */
@@ -1714,9 +1717,12 @@ usage(FILE *f)
 	      "  --member-rate R      member_rate for every other run (1000000: measure the\n"
 	      "                       broker, not its per-member limit; 0: broker default)\n"
 	      "  --e2e M              messages end to end (10000)\n"
+	      "  --scale N            members connected at once in the scale phase (10000;\n"
+	      "                       --quick 2000): broker memory per member, CPU for their\n"
+	      "                       heartbeats, time for all to reconnect after a restart\n"
 	      "  --base-seconds T     per baseline measurement (2)\n"
 	      "  --verify-receipts    senders also verify every receipt (costs bench CPU)\n"
-	      "  --only LIST          phases: base,ingest,e2e,lat,flood,verify\n"
+	      "  --only LIST          phases: base,ingest,e2e,lat,flood,verify,scale\n"
 	      "  --log-level L        broker's log level in irnet.conf (info, the default config)\n"
 	      "  --perf DIR           perf record (cpu-clock, dwarf) the broker of each phase\n"
 	      "  --nats PATH          run irnet-bench-nats (NATS JetStream peer baseline) too\n"
@@ -1735,6 +1741,225 @@ parse_ns(const char *s)
 		opt.ns[opt.n_ns++] = atoi(t);
 }
 
+/* ------------------------------------------------------------------ scale: many idle members */
+
+/* Resident memory of a process, in KiB (-1 if gone). */
+static long
+proc_rss_kib(pid_t pid)
+{
+	char p[64], buf[4096];
+	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+	int fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *s = strstr(buf, "VmRSS:");
+	return s ? strtol(s + 6, NULL, 10) : -1;
+}
+
+static void
+send_hb(conn *c)
+{
+	Irnet__Heartbeat hb = IRNET__HEARTBEAT__INIT;
+	hb.time_ms = irn_now_ms();
+	hb.roster_version = roster->version;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_HEARTBEAT;
+	p.heartbeat = &hb;
+	irn_packet_send(c->s, NULL, 0, &p);
+}
+
+static void
+send_hello(conn *c)
+{
+	Irnet__Hello hl = IRNET__HELLO__INIT;
+	hl.version = IRN_PROTOCOL_VERSION;
+	hl.roster_version = roster->version;
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_HELLO;
+	p.hello = &hl;
+	irn_packet_send(c->s, NULL, 0, &p);
+}
+
+/* A child process holding members [first, first + count): Hello, Welcome,
+ * then idle with a Heartbeat every heartbeat_ms (as the node does). On 'R'
+ * from the parent (the broker restarted) it sends Hello again on every
+ * connection (the DEALER reconnects by itself) and reports when all are
+ * welcomed again; on 'Q' it exits. Reports: "W n seconds\n", "R n seconds\n". */
+static void
+scale_child(const bhome *bh, int first, int count, int hb_ms, int cmd_fd, int rep_fd)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	run r;
+	run_open(&r, bh, count);
+	zmq_ctx_set(r.ctx, ZMQ_MAX_SOCKETS, count + 64);
+	double t0 = now_s();
+	for (int i = 0; i < count; i++)
+		conn_connect(&r, i, &ops[first + i], C_SENDER, true, 0);
+	wait_welcomes(&r, 120);
+	int w = 0;
+	for (int i = 0; i < count; i++)
+		w += r.c[i].welcomed;
+	dprintf(rep_fd, "W %d %.3f\n", w, now_s() - t0);
+	double next_hb = now_s();
+	for (;;) {
+		struct pollfd pf = { cmd_fd, POLLIN, 0 };
+		if (poll(&pf, 1, 0) > 0) {
+			char ch = 'Q';
+			if (read(cmd_fd, &ch, 1) != 1 || ch == 'Q')
+				break;
+			double t1 = now_s();
+			for (int i = 0; i < count; i++) {
+				r.c[i].welcomed = false;
+				send_hello(&r.c[i]);
+			}
+			wait_welcomes(&r, 120);
+			w = 0;
+			for (int i = 0; i < count; i++)
+				w += r.c[i].welcomed;
+			dprintf(rep_fd, "R %d %.3f\n", w, now_s() - t1);
+		}
+		if (now_s() >= next_hb) { /* everyone's heartbeat, spread over the interval */
+			for (int i = 0; i < count; i++)
+				send_hb(&r.c[i]);
+			next_hb += hb_ms / 1000.0;
+		}
+		poll_all(&r, 50);
+	}
+	run_close(&r);
+	_exit(0);
+}
+
+/* Reads one "X n seconds" line from each child; returns the sum of n and
+ * the largest seconds. */
+static int
+scale_collect(int *rep, int k, char want, double *max_s, double timeout)
+{
+	int total = 0;
+	*max_s = 0;
+	for (int c = 0; c < k; c++) {
+		char line[128];
+		size_t got = 0;
+		double dl = now_s() + timeout;
+		while (got < sizeof line - 1 && now_s() < dl) {
+			struct pollfd pf = { rep[c], POLLIN, 0 };
+			if (poll(&pf, 1, 200) <= 0)
+				continue;
+			if (read(rep[c], line + got, 1) != 1)
+				break;
+			if (line[got++] == '\n')
+				break;
+		}
+		line[got] = 0;
+		char x;
+		int n;
+		double s;
+		if (sscanf(line, "%c %d %lf", &x, &n, &s) == 3 && x == want) {
+			total += n;
+			if (s > *max_s)
+				*max_s = s;
+		}
+	}
+	return total;
+}
+
+#define SCALE_PER_CHILD 5000 /* descriptors: two per DEALER socket */
+
+static void
+scale(int n)
+{
+	if (n > n_ops - 2)
+		n = n_ops - 2;
+	const bhome *bh = &home_b;
+	int hb_ms = 2000; /* irnet.conf's default heartbeat_ms, the node's interval */
+	double idle_s = opt.quick ? 4 : 10;
+	note("scale: %d members connect to one broker, idle %.0f s, broker restart...", n, idle_s);
+	broker_proc b;
+	broker_start(&b, bh, "scale", opt.member_rate);
+	usleep(300000);
+	long rss0 = proc_rss_kib(b.pid);
+	int k = (n + SCALE_PER_CHILD - 1) / SCALE_PER_CHILD;
+	int cmd[16], rep[16];
+	pid_t kids[16];
+	if (k > 16)
+		die("--scale: at most %d members", 16 * SCALE_PER_CHILD);
+	double t0 = now_s();
+	for (int c = 0; c < k; c++) {
+		int first = c * SCALE_PER_CHILD, cnt = n - first < SCALE_PER_CHILD ? n - first : SCALE_PER_CHILD;
+		int p1[2], p2[2];
+		if (pipe(p1) != 0 || pipe(p2) != 0)
+			die("pipe");
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			close(p1[1]);
+			close(p2[0]);
+			scale_child(bh, first, cnt, hb_ms, p1[0], p2[1]);
+		}
+		close(p1[0]);
+		close(p2[1]);
+		cmd[c] = p1[1];
+		rep[c] = p2[0];
+		kids[c] = pid;
+	}
+	double conn_s;
+	int welcomed = scale_collect(rep, k, 'W', &conn_s, 150);
+	double t_conn = now_s() - t0;
+	usleep(500000);
+	long rss1 = proc_rss_kib(b.pid);
+	double c0 = broker_cpu(&b), ti0 = now_s();
+	cpu_mark m0, m1;
+	cpu_mark_take(&m0, c0);
+	usleep((useconds_t)(idle_s * 1e6));
+	double c1 = broker_cpu(&b), ti1 = now_s();
+	cpu_mark_take(&m1, c1);
+	double stl, oth = others_cores(&m0, &m1, &stl);
+	double idle_cores = (c1 - c0) / (ti1 - ti0);
+	add_row("8", "%d members connect to one broker (CURVE, Hello, Welcome; %d client processes)",
+		n, k);
+	SETF(value, "%d/%d welcomed in %.1f s; broker RSS %ld → %ld KiB: %.1f KiB per member", welcomed,
+	     n, t_conn, rss0, rss1, rss1 > rss0 && n ? (double)(rss1 - rss0) / n : 0.0);
+	add_row("8", "  all %d idle, a Heartbeat each every %d ms (%.0f/s), %.0f s", n, hb_ms,
+		n * 1000.0 / hb_ms, idle_s);
+	SETF(value, "broker %.3f cores = %.1f µs per heartbeat / other load %.2f cores", idle_cores,
+	     idle_cores * 1e6 / (n * 1000.0 / hb_ms), oth);
+	/* restart: the same home and endpoint; every member reconnects by itself */
+	broker_stop(&b);
+	double tr = now_s();
+	broker_start(&b, bh, "scale-restart", opt.member_rate);
+	double t_ready = now_s();
+	for (int c = 0; c < k; c++)
+		if (write(cmd[c], "R", 1) != 1)
+			die("scale child gone");
+	double rs;
+	int back = scale_collect(rep, k, 'R', &rs, 150);
+	double t_back = now_s();
+	add_row("8", "  broker restarted: all %d reconnect and are welcomed again", n);
+	SETF(value, "%d/%d in %.1f s after the restart began (%.1f s after READY); broker CPU %.2f s",
+	     back, n, t_back - tr, t_back - t_ready, broker_cpu(&b) - b.cpu0);
+	for (int c = 0; c < k; c++) {
+		if (write(cmd[c], "Q", 1) != 1) {
+			/* gone already */
+		}
+		close(cmd[c]);
+	}
+	for (int c = 0; c < k; c++) {
+		waitpid(kids[c], NULL, 0);
+		close(rep[c]);
+	}
+	broker_stop(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1751,6 +1976,7 @@ main(int argc, char **argv)
 	snprintf(opt.flood_limits, sizeof opt.flood_limits, "default,1000000");
 	opt.member_rate = 1000000;
 	opt.e2e_total = 10000;
+	opt.scale_n = 10000;
 	opt.base_seconds = 2;
 	opt.log_level = "info";
 	parse_ns("1,10,100,1000");
@@ -1764,6 +1990,7 @@ main(int argc, char **argv)
 			opt.total_n1 = 2000;
 			opt.lat_seconds = 3;
 			opt.e2e_total = 2000;
+			opt.scale_n = 2000;
 			opt.base_seconds = 0.5;
 			opt.repeat_n = 0;
 		}
@@ -1807,6 +2034,8 @@ main(int argc, char **argv)
 			snprintf(opt.flood_limits, sizeof opt.flood_limits, "%s", v);
 		} else if (ARG("--member-rate")) {
 			opt.member_rate = atoi(v);
+		} else if (ARG("--scale")) {
+			opt.scale_n = atoi(v);
 		} else if (ARG("--e2e")) {
 			opt.e2e_total = atoi(v);
 		} else if (ARG("--base-seconds")) {
@@ -1866,9 +2095,15 @@ main(int argc, char **argv)
 			max_n = opt.ns[i];
 	if (opt.no_hello_n > max_n)
 		max_n = opt.no_hello_n;
+
 	if ((rlim_t)max_n * 3 + 64 > rl.rlim_cur)
 		note("RLIMIT_NOFILE %llu may be too low for %d connections",
 		     (unsigned long long)rl.rlim_cur, max_n);
+	if (phase_on("scale") && opt.scale_n > max_n) /* its clients live in child processes */
+		max_n = opt.scale_n;
+	if (phase_on("scale") && (rlim_t)opt.scale_n + 256 > rl.rlim_cur)
+		note("RLIMIT_NOFILE %llu is too low for the broker's %d connections",
+		     (unsigned long long)rl.rlim_cur, opt.scale_n);
 	time_t wall = time(NULL);
 	double T0 = now_s();
 	setup(max_n);
@@ -1923,6 +2158,8 @@ main(int argc, char **argv)
 		latency(&home_a, -1, 0); /* the same load on the ledger the ingest runs grew */
 	if (phase_on("verify") && !stop_flag)
 		ledger_verify();
+	if (phase_on("scale") && opt.scale_n > 0 && !stop_flag)
+		scale(opt.scale_n);
 	if (!stop_flag) { /* the reference again: is this machine steady? */
 		int keep = n_rows;
 		double v0 = verify_rate;

@@ -10,6 +10,7 @@
 #include "authz.h"
 #include "wire.h"
 #include "rosterdelta.h"
+#include "hmap.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -159,13 +160,26 @@ typedef struct isess {
 	int64_t sub_ms;
 	uint64_t dropped;       /* submissions refused by the flood limit ... */
 	int64_t flood_logged_ms; /* ... reported once a second */
+	job *fq_head, *fq_tail; /* submissions waiting for the verify thread */
+	unsigned fq_n;
+	bool in_rr;             /* on the round-robin list */
+	uint64_t gap_from;      /* a refused submission's sequence: later ones wait for it */
+	uint64_t fq_refused;    /* refused because the queues were full ... */
+	int64_t fq_logged_ms;   /* ... reported once a second */
+	struct isess *rr_next;
 	struct isess *next;
 } isess;
 
 typedef struct io {
 	shared *sh;
-	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit;
+	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit, *from_verify;
 	isess *sessions;
+	hmap by_member;         /* member id -> isess */
+	hmap by_fd;             /* TCP descriptor -> isess */
+	hmap by_tpk;            /* transport key (current or rotated out) -> member id */
+	uint64_t tpk_version;   /* roster version by_tpk was built from */
+	isess *rr_head, *rr_tail; /* members with submissions waiting, in turn */
+	size_t fq_total, fq_bytes;
 	uint64_t next_gen;
 	uint64_t cut_offs;
 	uint64_t roster_seen;   /* roster version the sessions were checked against */
@@ -181,22 +195,83 @@ static void on_signal(int s) { (void)s; stop_flag = 1; }
 static isess *
 isess_get(io *x, const char *member, bool create)
 {
-	for (isess *s = x->sessions; s; s = s->next)
-		if (!strcmp(s->member, member))
-			return s;
-	if (!create)
-		return NULL;
-	isess *s = calloc(1, sizeof *s);
+	isess *s = hmap_gets(&x->by_member, member);
+	if (s || !create)
+		return s;
+	s = calloc(1, sizeof *s);
 	if (s) {
 		snprintf(s->member, sizeof s->member, "%s", member);
 		s->fd = -1;
 		s->tokens = x->sh->h->cfg.error_rate;
 		s->sub_tokens = 2.0 * x->sh->h->cfg.member_rate;
 		s->tok_ms = s->sub_ms = irn_now_ms();
+		if (!hmap_puts(&x->by_member, s->member, s)) {
+			free(s);
+			return NULL;
+		}
 		s->next = x->sessions;
 		x->sessions = s;
 	}
 	return s;
+}
+
+static void
+set_fd(io *x, isess *s, int fd)
+{
+	if (s->fd >= 0 && hmap_get(&x->by_fd, &s->fd, sizeof s->fd) == s)
+		hmap_del(&x->by_fd, &s->fd, sizeof s->fd);
+	s->fd = fd;
+	if (fd >= 0)
+		hmap_put(&x->by_fd, &fd, sizeof fd, s);
+}
+
+static void
+tpk_clear(io *x)
+{
+	for (size_t i = 0; i < x->by_tpk.nb; i++)
+		for (hmap_node *n = x->by_tpk.b[i]; n; n = hmap_node_next(n))
+			free(hmap_node_val(n));
+	hmap_free(&x->by_tpk);
+}
+
+/* The member a CURVE key belongs to, by hash (the roster's own lookup is a
+ * scan: 10 000 members reconnecting at once made that quadratic). Called
+ * with the roster read-locked. */
+static const irn_member *
+find_transport(io *x, const uint8_t pk[IRN_PK_LEN], int64_t now)
+{
+	const irn_roster *r = x->sh->h->roster;
+	if (x->tpk_version != r->version || x->by_tpk.n == 0) {
+		tpk_clear(x);
+		x->tpk_version = r->version;
+		for (size_t i = 0; i < r->n_members; i++) {
+			const irn_member *m = &r->members[i];
+			char *id = strdup(m->id);
+			if (id == NULL || !hmap_put(&x->by_tpk, m->transport_pk, IRN_PK_LEN, id)) {
+				free(id);
+				tpk_clear(x);
+				return irn_roster_find_transport(r, pk, now);
+			}
+			for (size_t k = 0; k < m->n_prev; k++) {
+				char *pid = strdup(m->id);
+				if (pid == NULL || !hmap_put(&x->by_tpk, m->prev[k].transport_pk, IRN_PK_LEN, pid)) {
+					free(pid);
+					tpk_clear(x);
+					return irn_roster_find_transport(r, pk, now);
+				}
+			}
+		}
+	}
+	const char *id = hmap_get(&x->by_tpk, pk, IRN_PK_LEN);
+	const irn_member *m = id ? irn_roster_find(r, id) : NULL;
+	if (m == NULL)
+		return NULL;
+	if (sodium_memcmp(m->transport_pk, pk, IRN_PK_LEN) == 0)
+		return m;
+	for (size_t k = 0; k < m->n_prev; k++)
+		if (now < m->prev[k].until_ms && sodium_memcmp(m->prev[k].transport_pk, pk, IRN_PK_LEN) == 0)
+			return m;
+	return NULL;
 }
 
 static void
@@ -226,8 +301,7 @@ zap_handle(io *x)
 		size_t al = zmq_msg_size(&f[3]) < sizeof addr - 1 ? zmq_msg_size(&f[3]) : sizeof addr - 1;
 		memcpy(addr, zmq_msg_data(&f[3]), al);
 		pthread_rwlock_rdlock(&x->sh->roster_lock);
-		const irn_member *m = irn_roster_find_transport(x->sh->h->roster, zmq_msg_data(&f[6]),
-								irn_now_ms());
+		const irn_member *m = find_transport(x, zmq_msg_data(&f[6]), irn_now_ms());
 		bool ok = m && irn_member_current(m, irn_now_ms());
 		char mid[IRN_MAX_ID + 1] = "";
 		if (m)
@@ -450,6 +524,26 @@ sweep_revoked(io *x)
 	pthread_rwlock_unlock(&x->sh->roster_lock);
 }
 
+/* Once a second: close the connections of members silent for five
+ * heartbeat intervals (a hung peer, or a dead one with data in flight, whose
+ * TCP connection still stands; five, not three, so that a node busy for a
+ * few seconds is not cut: its libzmq used to answer ZMTP pings for it). */
+static void
+idle_sweep(io *x, int64_t *last)
+{
+	int64_t now = irn_now_ms(), limit = 5 * (int64_t)x->sh->h->cfg.heartbeat_ms;
+	if (now - *last < 1000)
+		return;
+	*last = now;
+	for (isess *s = x->sessions; s; s = s->next)
+		if (s->alive && s->fd >= 0 && now - s->last_seen_ms > limit) {
+			log_info("%s silent for %lld ms: connection closed", s->member,
+				 (long long)(now - s->last_seen_ms));
+			s->last_seen_ms = now; /* once; the monitor ends the session */
+			cut_off(x, s->fd);
+		}
+}
+
 static void
 forward(io *x, void *sock, job_type t, isess *s, Irnet__Packet *p, uint8_t *bytes, size_t len)
 {
@@ -520,6 +614,146 @@ answer_presence(io *x, isess *s, const Irnet__Query *q)
 	free(mpp);
 }
 
+/* ---- fair queuing in front of the verify thread ---- */
+
+/* The sequence number an envelope claims (not verified: used only to
+ * refuse, on the member's own authenticated connection, what the commit
+ * thread would refuse anyway). */
+static bool
+peek_seq(const uint8_t *b, size_t len, uint64_t *seq)
+{
+	Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, b);
+	Irnet__Body *bd = e ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+	bool ok = bd && bd->header;
+	if (ok)
+		*seq = bd->header->sequence;
+	if (bd)
+		irnet__body__free_unpacked(bd, NULL);
+	if (e)
+		irnet__envelope__free_unpacked(e, NULL);
+	return ok;
+}
+
+static void
+refuse_transient(io *x, isess *s, unsigned code, const uint8_t *b, size_t len, const char *detail)
+{
+	if (!error_allowed(x, s))
+		return;
+	uint8_t id[IRN_MSGID_LEN];
+	size_t pl;
+	uint8_t *pk = broker_error_packet(x->sh, s->member, code,
+					  irn_envelope_peek_id(b, len, id) ? id : NULL, detail, false, &pl);
+	if (pk)
+		send_to(x, s, pk, pl);
+	free(pk);
+}
+
+/* The queues are full for this member (or for all): refuse the submission
+ * as transient, with its message id, so that its author resends it later;
+ * report the flood once a second. */
+static void
+fq_refuse(io *x, isess *s, const uint8_t *b, size_t len, bool member_full)
+{
+	int64_t now = irn_now_ms();
+	s->fq_refused++;
+	if (now - s->fq_logged_ms >= 1000) {
+		broker_event(x->to_commit, s->member, "flood",
+			     "%s: %u of its submissions wait for verification (%zu in all); %llu refused "
+			     "so far", member_full ? "its queue is full" : "the broker's queues are full",
+			     s->fq_n, x->fq_total, (unsigned long long)s->fq_refused);
+		s->fq_logged_ms = now;
+	}
+	/* What follows it from this member is out of sequence until it comes
+	 * again: refused here, without a signature check. */
+	uint64_t seq;
+	if (peek_seq(b, len, &seq) && (s->gap_from == 0 || seq < s->gap_from))
+		s->gap_from = seq;
+	refuse_transient(x, s, IRNET__ERROR_CODE__ERR_RATE_LIMITED, b, len,
+			 "broker busy: resend this message later");
+}
+
+static void
+fq_push(io *x, isess *s, const uint8_t *b, size_t len)
+{
+	uint64_t seq;
+	if (s->gap_from) {
+		if (peek_seq(b, len, &seq) && seq > s->gap_from) {
+			s->fq_refused++;
+			refuse_transient(x, s, IRNET__ERROR_CODE__ERR_SEQUENCE_GAP, b, len,
+					 "an earlier message is missing; resend in order");
+			return;
+		}
+		s->gap_from = 0; /* the refused one (or an earlier one) again */
+	}
+	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= FQ_TOTAL_MAX ||
+	    x->fq_bytes + len > FQ_BYTES_MAX) {
+		fq_refuse(x, s, b, len, s->fq_n >= FQ_MEMBER_MAX);
+		return;
+	}
+	job *j = job_new(J_SUBMIT, s->member, s->gen);
+	uint8_t *c = malloc(len ? len : 1);
+	if (j == NULL || c == NULL) {
+		free(c);
+		job_free(j);
+		fq_refuse(x, s, b, len, false);
+		return;
+	}
+	memcpy(c, b, len);
+	j->bytes = c;
+	j->len = len;
+	if (s->fq_tail)
+		s->fq_tail->next = j;
+	else
+		s->fq_head = j;
+	s->fq_tail = j;
+	s->fq_n++;
+	x->fq_total++;
+	x->fq_bytes += len;
+	if (!s->in_rr) {
+		s->in_rr = true;
+		s->rr_next = NULL;
+		if (x->rr_tail)
+			x->rr_tail->rr_next = s;
+		else
+			x->rr_head = s;
+		x->rr_tail = s;
+	}
+}
+
+/* Hand submissions to the verify thread, one per member in turn, while the
+ * pipeline has room. */
+static void
+fq_feed(io *x)
+{
+	while (x->rr_head && atomic_load(&x->sh->pipeline) < PIPELINE_MAX) {
+		isess *s = x->rr_head;
+		x->rr_head = s->rr_next;
+		if (x->rr_head == NULL)
+			x->rr_tail = NULL;
+		job *j = s->fq_head;
+		s->fq_head = j->next;
+		if (s->fq_head == NULL)
+			s->fq_tail = NULL;
+		j->next = NULL;
+		s->fq_n--;
+		x->fq_total--;
+		x->fq_bytes -= j->len;
+		if (s->fq_n > 0) {
+			s->rr_next = NULL;
+			if (x->rr_tail)
+				x->rr_tail->rr_next = s;
+			else
+				x->rr_head = s;
+			x->rr_tail = s;
+		} else {
+			s->in_rr = false;
+		}
+		atomic_fetch_add(&x->sh->pipeline, 1);
+		if (job_send(x->to_verify, j) != 0)
+			atomic_fetch_sub(&x->sh->pipeline, 1);
+	}
+}
+
 static void
 router_handle(io *x)
 {
@@ -562,7 +796,7 @@ router_handle(io *x)
 		s->ridlen = zmq_msg_size(&rid);
 		memcpy(s->rid, zmq_msg_data(&rid), s->ridlen);
 		s->gen = ++x->next_gen;
-		s->fd = fd;
+		set_fd(x, s, fd);
 		s->alive = true;
 	}
 	s->last_seen_ms = irn_now_ms();
@@ -600,11 +834,7 @@ router_handle(io *x)
 		}
 		if (!submit_allowed(x, s))
 			break;
-		uint8_t *b = malloc(p->submit.len ? p->submit.len : 1);
-		if (b) {
-			memcpy(b, p->submit.data, p->submit.len);
-			forward(x, x->to_verify, J_SUBMIT, s, NULL, b, p->submit.len);
-		}
+		fq_push(x, s, p->submit.data, p->submit.len);
 		break;
 	}
 	case IRNET__PACKET__P_HEARTBEAT:
@@ -641,14 +871,13 @@ monitor_handle(io *x)
 		int32_t val;
 		memcpy(&ev, zmq_msg_data(&a), 2);
 		memcpy(&val, (uint8_t *)zmq_msg_data(&a) + 2, 4);
-		if (ev == ZMQ_EVENT_DISCONNECTED)
-			for (isess *s = x->sessions; s; s = s->next)
-				if (s->alive && s->fd == val) {
-					s->alive = false;
-					s->fd = -1;
-					log_info("%s disconnected", s->member);
-					forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
-				}
+		isess *s = ev == ZMQ_EVENT_DISCONNECTED ? hmap_get(&x->by_fd, &val, sizeof val) : NULL;
+		if (s && s->alive && s->fd == val) {
+			s->alive = false;
+			set_fd(x, s, -1);
+			log_info("%s disconnected", s->member);
+			forward(x, x->to_commit, J_SESSION_END, s, NULL, NULL, 0);
+		}
 	}
 	zmq_msg_close(&a);
 	zmq_msg_close(&b);
@@ -719,7 +948,8 @@ broker_run(irn_home *h, const broker_opts *o)
 	if (pair(sh.ctx, "inproc://irn-verify", &vx.in, &x.to_verify) ||
 	    pair(sh.ctx, "inproc://irn-checked", &cx.from_verify, &vx.out) ||
 	    pair(sh.ctx, "inproc://irn-control", &cx_from_io, &x.to_commit) ||
-	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io)) {
+	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io) ||
+	    pair(sh.ctx, "inproc://irn-credit", &x.from_verify, &vx.credit)) {
 		log_error("inproc: %s", zmq_strerror(errno));
 		return 1;
 	}
@@ -737,8 +967,23 @@ broker_run(irn_home *h, const broker_opts *o)
 	zmq_setsockopt(x.router, ZMQ_LINGER, &zero, sizeof zero);
 	zmq_setsockopt(x.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
 	zmq_setsockopt(x.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb);
-	zmq_setsockopt(x.router, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt);
+	/* No ZMTP heartbeats on the broker's side: libzmq 4.3 cancels a timer
+	 * by a linear search over all of its I/O thread's timers, once per
+	 * incoming message when heartbeats are on, which made every message
+	 * cost O(connections) (10 000 members: a full core for their idle
+	 * heartbeats alone). Dead peers are found by TCP keepalive, and silent
+	 * ones by idle_sweep (no packet, not even the node's Heartbeat, for
+	 * 5 heartbeat intervals). The node still pings the broker. */
+	int ka = 1, ka_idle = hbt / 1000 > 1 ? hbt / 1000 : 1, ka_intvl = 1, ka_cnt = 3;
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE, &ka, sizeof ka);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_IDLE, &ka_idle, sizeof ka_idle);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_INTVL, &ka_intvl, sizeof ka_intvl);
+	zmq_setsockopt(x.router, ZMQ_TCP_KEEPALIVE_CNT, &ka_cnt, sizeof ka_cnt);
+	(void)hb;
+	/* thousands of members reconnect at once after a restart: a short
+	 * accept queue drops their SYNs into TCP's 1-3-7 s retry backoff */
+	int backlog = 4096;
+	zmq_setsockopt(x.router, ZMQ_BACKLOG, &backlog, sizeof backlog);
 	zmq_socket_monitor(x.router, "inproc://irn-router-monitor", ZMQ_EVENT_DISCONNECTED);
 	x.mon = zmq_socket(sh.ctx, ZMQ_PAIR);
 	zmq_connect(x.mon, "inproc://irn-router-monitor");
@@ -767,13 +1012,17 @@ broker_run(irn_home *h, const broker_opts *o)
 	if (x.pushed)
 		memcpy(x.pushed, h->roster->bytes, h->roster->len);
 	bool stopping = false, running = true;
+	int64_t last_sweep = irn_now_ms();
 	int drain_rounds = 0;
 	while (running) {
 		zmq_pollitem_t items[] = { { x.zap, 0, ZMQ_POLLIN, 0 },
 					   { x.router, 0, ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
-					   { x.mon, 0, ZMQ_POLLIN, 0 } };
-		int rc = zmq_poll(items, stopping ? 0 : 4, stopping ? 0 : x.n_late_cut ? 50 : 200);
+					   { x.mon, 0, ZMQ_POLLIN, 0 },
+					   { x.from_verify, 0, ZMQ_POLLIN, 0 } };
+		/* submissions waiting and the verify queue full: a J_CREDIT wakes
+		 * us, and a short timeout guards against a lost one */
+		int rc = zmq_poll(items, stopping ? 0 : 5, stopping ? 0 : x.rr_head ? 10 : x.n_late_cut ? 50 : 200);
 		if (stopping) {
 			/* Drain what the commit thread still sends, until its STOP. */
 			zmq_pollitem_t it = { x.from_commit, 0, ZMQ_POLLIN, 0 };
@@ -796,8 +1045,11 @@ broker_run(irn_home *h, const broker_opts *o)
 		}
 		sweep_revoked(&x);
 		late_cuts(&x);
-		if (rc <= 0)
+		idle_sweep(&x, &last_sweep);
+		if (rc <= 0) {
+			fq_feed(&x);
 			continue;
+		}
 		if (items[0].revents & ZMQ_POLLIN)
 			zap_handle(&x);
 		if (items[3].revents & ZMQ_POLLIN)
@@ -805,6 +1057,9 @@ broker_run(irn_home *h, const broker_opts *o)
 		if (items[2].revents & ZMQ_POLLIN)
 			for (int i = 0; i < 4096 && out_handle(&x) > 0; i++)
 				;
+		if (items[4].revents & ZMQ_POLLIN)
+			for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
+				job_free(j);
 		if (items[1].revents & ZMQ_POLLIN)
 			for (int i = 0; i < 1024; i++) {
 				int ev = 0;
@@ -814,21 +1069,31 @@ broker_run(irn_home *h, const broker_opts *o)
 					break;
 				router_handle(&x);
 			}
+		fq_feed(&x);
 	}
 	pthread_join(vt, NULL);
 	pthread_join(ct, NULL);
 	/* Free anything still queued between the threads. */
 	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)
 		job_free(j);
+	for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
+		job_free(j);
 	log_info("broker stopping (%llu connections cut)", (unsigned long long)x.cut_offs);
 	for (isess *s = x.sessions, *n; s; s = n) {
 		n = s->next;
+		for (job *j = s->fq_head, *jn; j; j = jn) {
+			jn = j->next;
+			job_free(j);
+		}
 		free(s);
 	}
 	free(x.pushed);
+	hmap_free(&x.by_member);
+	hmap_free(&x.by_fd);
+	tpk_clear(&x);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
-			  vx.out, cx.from_verify, cx_from_io, cx.to_io };
+			  vx.out, cx.from_verify, cx_from_io, cx.to_io, x.from_verify, vx.credit };
 	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
 		zmq_close(socks[i]);
 	zmq_ctx_term(sh.ctx);

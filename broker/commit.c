@@ -1,19 +1,30 @@
 /* commit.c - the commit thread: the only user of the broker's database.
  *
- * For each checked submission: duplicate (sender, id) -> sequence -> held
- * for the batch (receipts.c). Everything read in one round shares one
+ * For each checked submission: duplicate (sender, id) -> sequence -> append
+ * held for the batch (receipts.c). Everything read in one round shares one
  * transaction (group commit); before COMMIT the batch is sealed: one signed
  * Merkle root, each message appended with its receipt (leaf, path, root).
  * Receipts leave only after COMMIT returned
- * (synchronous=FULL: the WAL is fsynced). Then the delivery pump: for each
- * member with a live session, a cursor over the ledger finds what is
- * addressed to it, up to a window of unacknowledged deliveries.
+ * (synchronous=FULL: the WAL is fsynced). Then delivery, routed at commit
+ * time: each committed message goes, by its recipient roles and members,
+ * into the queue of every live session it addresses ("live": caught up
+ * with the ledger), and only those sessions are pumped. A session that is
+ * behind (just connected, or its queue overflowed) catches up with a cursor
+ * over an in-memory index of recent entries, or over the ledger in SQL for
+ * what is older; the envelope and receipt are read only for rows that are
+ * sent. Up to a window of deliveries per member are unacknowledged.
+ *
+ * Acknowledgements do not open a commit round: they are written to ack_log
+ * with the next transaction, or once a second; only acknowledgements that
+ * advance are kept (the first time each index was acknowledged), and each
+ * member's history is bounded (older rows coalesce into the oldest kept).
  */
 #include "internal.h"
 #include "receipts.h"
 #include "authz.h"
 #include "wire.h"
 #include "crypto.h"
+#include "hmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,49 +32,141 @@
 #include <zmq.h>
 
 #define MAX_WINDOW 1024
+#define RECENT_MAX 65536   /* committed messages kept in the routing index */
+#define QUEUE_MAX 4096     /* routed, unsent deliveries per live session */
+#define ACK_KEEP 2048      /* ack_log rows kept per member */
+#define ACK_WRITE_MS 1000  /* pending acknowledgements written at least this often */
+#define N_ROLE_BITS 32
+#define STR_(x) #x
+#define IRN_STR(x) STR_(x)
 
 typedef struct csess {
 	char member[IRN_MAX_ID + 1];
 	uint64_t gen;
 	bool ready;             /* Hello received on this generation */
-	uint64_t scan_upto;     /* every index <= this was considered */
+	bool live;              /* caught up: new messages are routed to q */
+	bool dirty;             /* on the list of sessions to pump */
+	uint64_t live_epoch;    /* which role-list entries are current */
+	uint32_t roles;         /* roles when it became live */
+	uint64_t scan_upto;     /* not live: every index <= this was considered */
+	uint64_t last_routed;   /* live: last index put in q (de-duplication) */
+	uint64_t *q;            /* live: routed indexes not yet sent, in order */
+	size_t qh, qn, qcap;
 	uint64_t last_sent;     /* index of the last Deliver (prev_index of the next) */
 	uint64_t acked;
+	uint64_t ack_logged;    /* highest upto in ack_log (UINT64_MAX: not read yet) */
+	unsigned ack_rows;      /* rows written since this member's last prune */
 	unsigned in_flight;     /* deliveries not yet acknowledged ... */
-	uint64_t ring[MAX_WINDOW];    /* ... their indexes, oldest first */
-	int64_t ring_ms[MAX_WINDOW];  /* ... and when they were sent */
+	unsigned wcap;
+	uint64_t *ring;         /* ... their indexes, oldest first */
+	int64_t *ring_ms;       /* ... and when they were sent */
 	unsigned ring_head;
+	double err_tokens;      /* error replies this member may get now */
+	int64_t err_ms;
 	struct csess *next;
 } csess;
+
+/* A committed (or, in pend, about to be committed) message: what routing
+ * needs. The envelope and receipt stay in the ledger. */
+typedef struct rent {
+	uint64_t idx;
+	uint32_t roles;
+	char *sender;
+	char *members;          /* "\nid\nid\n" as in the ledger's to_members */
+} rent;
+
+/* Indexes (increasing) of the recent messages addressed to one role bit
+ * or member: a session catches up over these, not over every message. */
+typedef struct klist {
+	uint64_t *v;
+	size_t h, n, cap;
+} klist;
+
+typedef struct role_ref {
+	csess *s;
+	uint64_t epoch;
+} role_ref;
+
+typedef struct pending_ack {
+	char member[IRN_MAX_ID + 1];
+	uint64_t upto;
+	int64_t at_ms;
+} pending_ack;
 
 typedef struct committer {
 	commit_ctx *cx;
 	shared *sh;
 	irn_home *h;
 	csess *sessions;
+	hmap by_member;         /* member id -> csess */
 	bool in_tx;
 	job **out;              /* replies waiting for the commit */
 	size_t n_out, cap_out;
 	uint64_t accepted, refused;
 	receipts rb;            /* accepted this round, sealed before COMMIT */
+	/* routing index */
+	rent *pend;             /* appended in the open transaction */
+	size_t n_pend, cap_pend;
+	bool pend_lost;         /* a message of the batch could not be noted */
+	rent *recent;           /* ring of committed messages, index order */
+	size_t r_start, r_n;
+	uint64_t r_floor;       /* every message >= this index is in recent */
+	hmap by_key;            /* recipient key (role bit, member id) -> klist of
+				 * the indexes in recent addressed to it */
+	size_t pushes;          /* since the last trim of the klists */
+	role_ref *by_role[N_ROLE_BITS]; /* live sessions per role bit */
+	size_t n_role[N_ROLE_BITS], cap_role[N_ROLE_BITS];
+	uint64_t roster_version;
+	csess **dirty;          /* sessions to pump after this round */
+	size_t n_dirty, cap_dirty;
+	/* acknowledgements not yet written */
+	pending_ack *acks;
+	size_t n_acks, cap_acks;
+	int64_t acks_written_ms;
+	uint64_t sql_scans;     /* catch-up reads from SQL (diagnostics) */
 } committer;
 
 static csess *
 sess_get(committer *c, const char *member, bool create)
 {
-	for (csess *s = c->sessions; s; s = s->next)
-		if (!strcmp(s->member, member))
-			return s;
-	if (!create)
-		return NULL;
-	csess *s = calloc(1, sizeof *s);
+	csess *s = hmap_gets(&c->by_member, member);
+	if (s || !create)
+		return s;
+	s = calloc(1, sizeof *s);
+	unsigned w = (unsigned)c->sh->o->window;
+	w = w < 1 ? 1 : w > MAX_WINDOW ? MAX_WINDOW : w;
 	if (s) {
-		snprintf(s->member, sizeof s->member, "%s", member);
-		s->next = c->sessions;
-		c->sessions = s;
+		s->err_tokens = 2.0 * c->h->cfg.error_rate;
+		s->err_ms = irn_now_ms();
+		s->wcap = w;
+		s->ring = calloc(w, sizeof *s->ring);
+		s->ring_ms = calloc(w, sizeof *s->ring_ms);
+		s->ack_logged = UINT64_MAX;
 	}
+	if (s == NULL || s->ring == NULL || s->ring_ms == NULL) {
+		if (s) {
+			free(s->ring);
+			free(s->ring_ms);
+		}
+		free(s);
+		return NULL;
+	}
+	snprintf(s->member, sizeof s->member, "%s", member);
+	if (!hmap_puts(&c->by_member, s->member, s)) {
+		free(s->ring);
+		free(s->ring_ms);
+		free(s);
+		return NULL;
+	}
+	s->next = c->sessions;
+	c->sessions = s;
 	return s;
 }
+
+static void note_pending(committer *c, uint64_t idx, const char *sender, uint32_t roles,
+			 const char *members);
+static int send_one(committer *c, csess *s, uint64_t idx);
+static void drop_pending(committer *c);
 
 static void
 emit(committer *c, const char *member, uint64_t gen, uint8_t *bytes, size_t len, bool is_error)
@@ -79,10 +182,35 @@ emit(committer *c, const char *member, uint64_t gen, uint8_t *bytes, size_t len,
 	job_send(c->cx->to_io, j);
 }
 
+static csess *sess_get(committer *c, const char *member, bool create);
+
+/* The io thread passes a member at most error_rate error replies a second:
+ * do not sign more than that here (a flood of refused submissions would
+ * otherwise cost one signature each). */
+static bool
+error_allowed(committer *c, const char *member)
+{
+	csess *s = sess_get(c, member, true);
+	if (s == NULL)
+		return true;
+	int64_t now = irn_now_ms();
+	double rate = c->h->cfg.error_rate;
+	s->err_tokens += (double)(now - s->err_ms) * rate / 1000.0;
+	if (s->err_tokens > 2 * rate)
+		s->err_tokens = 2 * rate;
+	s->err_ms = now;
+	if (s->err_tokens < 1)
+		return false;
+	s->err_tokens -= 1;
+	return true;
+}
+
 static void
 emit_error(committer *c, const char *member, uint64_t gen, unsigned code, const uint8_t *msgid,
 	   const char *detail, bool exercise)
 {
+	if (!error_allowed(c, member))
+		return;
 	size_t len;
 	uint8_t *p = broker_error_packet(c->sh, member, code, msgid, detail, exercise, &len);
 	if (p)
@@ -236,6 +364,7 @@ fail_batch(committer *c)
 {
 	irn_ledger_rollback(c->h->ledger);
 	c->in_tx = false;
+	drop_pending(c);
 	receipts_abort(&c->rb, storage_error, c);
 	for (size_t i = 0; i < c->n_out; i++) {
 		emit_error(c, c->out[i]->member, c->out[i]->gen, IRNET__ERROR_CODE__ERR_STORAGE, NULL,
@@ -349,8 +478,17 @@ handle_submit(committer *c, job *j)
 	memcpy(msgid, hd->message_id.data, IRN_MSGID_LEN);
 	char sender[IRN_MAX_ID + 1];
 	snprintf(sender, sizeof sender, "%s", hd->sender);
+	/* for the routing index, while hd lives */
+	uint32_t roles = 0;
+	for (size_t i = 0; i < hd->n_to_roles; i++)
+		roles |= IRN_ROLE_BIT(hd->to_roles[i]);
+	char *members = join_members(hd);
 	/* held for the batch: j gives its envelope and message away (hd dies) */
-	irn_err e = receipts_add(&c->rb, c->h->ledger, j, irn_now_ms(), c->h->roster, expected, &idx);
+	irn_err e = members ? receipts_add(&c->rb, c->h->ledger, j, irn_now_ms(), c->h->roster,
+					   expected, &idx)
+			    : IRN_ERR_NOMEM;
+	if (e != IRN_OK)
+		free(members);
 	if (e != IRN_OK) {
 		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
 		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, msgid,
@@ -358,6 +496,9 @@ handle_submit(committer *c, job *j)
 		return;
 	}
 	e = use_sequence(c, sender, seq);
+	if (e == IRN_OK)
+		note_pending(c, idx, sender, roles, members); /* indexed once committed */
+	free(members);
 	if (e != IRN_OK) {
 		log_error(_("cannot append to the ledger: %s"), irn_strerror(e));
 		fail_batch(c); /* this message too: it is held in the batch */
@@ -386,61 +527,523 @@ addressed(const char *to_members, uint32_t to_roles, const irn_member *m)
 	return false;
 }
 
+static bool
+grow_array(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 64;
+	while (nc < need)
+		nc *= 2;
+	void *n = realloc(*v, nc * size);
+	if (n == NULL)
+		return false;
+	*v = n;
+	*cap = nc;
+	return true;
+}
+
+/* A session to pump after this round's commit. */
+static void
+mark_dirty(committer *c, csess *s)
+{
+	if (s->dirty || !grow_array((void **)&c->dirty, &c->cap_dirty, c->n_dirty + 1, sizeof *c->dirty))
+		return;
+	s->dirty = true;
+	c->dirty[c->n_dirty++] = s;
+}
+
+static void
+rent_free(rent *e)
+{
+	free(e->sender);
+	free(e->members);
+}
+
+/* handle_submit: a message appended in the open transaction. If it cannot
+ * be noted (no memory), it cannot be routed either: after the commit every
+ * live session falls back to its cursor (deliver()). */
+static void
+note_pending(committer *c, uint64_t idx, const char *sender, uint32_t roles, const char *members)
+{
+	if (!grow_array((void **)&c->pend, &c->cap_pend, c->n_pend + 1, sizeof *c->pend)) {
+		c->pend_lost = true;
+		return;
+	}
+	rent e = { .idx = idx, .roles = roles, .sender = strdup(sender),
+		   .members = strdup(members ? members : "\n") };
+	if (e.sender == NULL || e.members == NULL) {
+		rent_free(&e);
+		e.sender = e.members = NULL; /* not indexed: see deliver() */
+	}
+	c->pend[c->n_pend++] = e;
+}
+
+static void
+drop_pending(committer *c)
+{
+	for (size_t i = 0; i < c->n_pend; i++)
+		rent_free(&c->pend[i]);
+	c->n_pend = 0;
+	c->pend_lost = false;
+}
+
+static rent *
+recent_at(committer *c, size_t i)
+{
+	return &c->recent[(c->r_start + i) % RECENT_MAX];
+}
+
+/* First position in recent with an index above `after`. */
+static size_t
+recent_after(committer *c, uint64_t after)
+{
+	size_t lo = 0, hi = c->r_n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (recent_at(c, mid)->idx <= after)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t
+role_key(char *k, unsigned bit)
+{
+	k[0] = 1;
+	k[1] = (char)bit;
+	return 2;
+}
+
+static size_t
+member_key(char *k, const char *id, size_t l)
+{
+	k[0] = 2;
+	memcpy(k + 1, id, l);
+	return l + 1;
+}
+
+/* Drop what fell out of recent from the front of a list. */
+static void
+klist_trim(committer *c, klist *L)
+{
+	while (L->n > 0 && L->v[L->h] < c->r_floor) {
+		L->h++;
+		L->n--;
+	}
+	if (L->n == 0)
+		L->h = 0;
+}
+
+static void
+klist_push(committer *c, const char *key, size_t klen, uint64_t idx)
+{
+	klist *L = hmap_get(&c->by_key, key, klen);
+	if (L == NULL) {
+		L = calloc(1, sizeof *L);
+		if (L == NULL || !hmap_put(&c->by_key, key, klen, L)) {
+			free(L);
+			c->r_floor = idx + 1; /* the index is incomplete below the next */
+			return;
+		}
+	}
+	klist_trim(c, L);
+	if (L->h + L->n == L->cap) {
+		if (L->h > 0 && L->h >= L->n) {
+			memmove(L->v, L->v + L->h, L->n * sizeof *L->v);
+			L->h = 0;
+		} else if (!grow_array((void **)&L->v, &L->cap, L->h + L->n + 1, sizeof *L->v)) {
+			c->r_floor = idx + 1;
+			return;
+		}
+	}
+	L->v[L->h + L->n++] = idx;
+}
+
+/* Index a message by every key it addresses. */
+static void
+klist_add(committer *c, const rent *e)
+{
+	char k[IRN_MAX_ID + 2];
+	for (unsigned b = 0; b < N_ROLE_BITS; b++)
+		if (e->roles & (1u << b))
+			klist_push(c, k, role_key(k, b), e->idx);
+	for (const char *p = e->members; p && *p;) {
+		const char *q = strchr(p + 1, '\n');
+		if (q == NULL)
+			break;
+		size_t l = (size_t)(q - p - 1);
+		if (l > 0 && l <= IRN_MAX_ID)
+			klist_push(c, k, member_key(k, p + 1, l), e->idx);
+		p = q;
+	}
+	if (++c->pushes >= RECENT_MAX) { /* now and then: lists no longer pushed to */
+		c->pushes = 0;
+		for (size_t i = 0; i < c->by_key.nb; i++)
+			for (hmap_node *n = c->by_key.b[i]; n; n = hmap_node_next(n))
+				klist_trim(c, hmap_node_val(n));
+	}
+}
+
+static void
+recent_push(committer *c, rent *e)
+{
+	if (c->recent == NULL)
+		c->recent = calloc(RECENT_MAX, sizeof *c->recent);
+	if (c->recent == NULL || e->sender == NULL) { /* index incomplete below the next */
+		rent_free(e);
+		for (size_t i = 0; i < c->r_n; i++)
+			rent_free(recent_at(c, i));
+		c->r_n = c->r_start = 0;
+		c->r_floor = e->idx + 1;
+		return;
+	}
+	if (c->r_n == RECENT_MAX) {
+		rent *old = recent_at(c, 0);
+		if (c->r_floor < old->idx + 1)
+			c->r_floor = old->idx + 1;
+		rent_free(old);
+		c->r_start = (c->r_start + 1) % RECENT_MAX;
+		c->r_n--;
+	}
+	*recent_at(c, c->r_n++) = *e;
+	klist_add(c, e);
+}
+
+static rent *
+recent_find(committer *c, uint64_t idx)
+{
+	size_t i = recent_after(c, idx - 1);
+	return i < c->r_n && recent_at(c, i)->idx == idx ? recent_at(c, i) : NULL;
+}
+
+/* Catch up over the recipient lists of s (its role bits, its id): only the
+ * indexes addressed to it are visited. */
+static int
+catch_up_mem(committer *c, csess *s, const irn_member *mem, uint64_t head)
+{
+	klist *L[N_ROLE_BITS + 1];
+	size_t pos[N_ROLE_BITS + 1];
+	int nl = 0;
+	char k[IRN_MAX_ID + 2];
+	for (unsigned b = 0; b <= N_ROLE_BITS; b++) {
+		klist *l;
+		if (b < N_ROLE_BITS)
+			l = (mem->roles & (1u << b)) ? hmap_get(&c->by_key, k, role_key(k, b)) : NULL;
+		else
+			l = hmap_get(&c->by_key, k, member_key(k, s->member, strlen(s->member)));
+		if (l == NULL || l->n == 0)
+			continue;
+		size_t lo = l->h, hi = l->h + l->n; /* first index above scan_upto */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (l->v[mid] <= s->scan_upto)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		L[nl] = l;
+		pos[nl++] = lo;
+	}
+	while (s->in_flight < s->wcap) {
+		uint64_t next = UINT64_MAX;
+		for (int i = 0; i < nl; i++)
+			if (pos[i] < L[i]->h + L[i]->n && L[i]->v[pos[i]] < next)
+				next = L[i]->v[pos[i]];
+		if (next == UINT64_MAX) {
+			s->scan_upto = head;
+			return 0;
+		}
+		for (int i = 0; i < nl; i++)
+			if (pos[i] < L[i]->h + L[i]->n && L[i]->v[pos[i]] == next)
+				pos[i]++;
+		const rent *e = recent_find(c, next);
+		if (e && strcmp(e->sender, s->member) != 0 && send_one(c, s, next) < 0)
+			return -1;
+		s->scan_upto = next;
+	}
+	return 0;
+}
+
+/* At start: the routing index gets the last RECENT_MAX messages of the
+ * ledger, so that members reconnecting after a restart catch up from
+ * memory, over only what is addressed to them. */
+static void
+recent_load(committer *c)
+{
+	uint64_t head;
+	irn_ledger_head(c->h->ledger, &head, NULL);
+	c->r_floor = head + 1;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(irn_ledger_db(c->h->ledger),
+			       "SELECT idx, sender, to_roles, to_members FROM (SELECT idx, sender,"
+			       " to_roles, to_members FROM ledger WHERE type = 2 ORDER BY idx DESC"
+			       " LIMIT " IRN_STR(RECENT_MAX) ") ORDER BY idx", -1, &st, NULL) != SQLITE_OK)
+		return;
+	size_t n = 0;
+	uint64_t first = 0;
+	c->r_floor = 0; /* while loading: a failure raises it (klist_trim keeps all) */
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *snd = (const char *)sqlite3_column_text(st, 1);
+		const char *mem = (const char *)sqlite3_column_text(st, 3);
+		rent e = { .idx = (uint64_t)sqlite3_column_int64(st, 0),
+			   .roles = (uint32_t)sqlite3_column_int64(st, 2),
+			   .sender = snd ? strdup(snd) : NULL, .members = strdup(mem ? mem : "\n") };
+		if (e.members == NULL) {
+			free(e.sender);
+			e.sender = NULL;
+		}
+		if (n++ == 0)
+			first = e.idx;
+		recent_push(c, &e);
+	}
+	sqlite3_finalize(st);
+	uint64_t floor = n == RECENT_MAX ? first : 1;
+	if (c->r_floor < floor) /* else something was dropped on the way */
+		c->r_floor = floor;
+	if (rc != SQLITE_DONE)
+		c->r_floor = head + 1; /* a read error: trust only what comes next */
+	log_info("routing index: %zu recent messages (from ledger index %llu)", c->r_n,
+		 (unsigned long long)c->r_floor);
+}
+
+/* Leave live routing: the cursor takes over from the last delivery (every
+ * addressed index up to it was sent; the queue held only later ones). */
+static void
+go_behind(csess *s)
+{
+	s->live = false;
+	s->scan_upto = s->last_sent;
+	s->qh = s->qn = 0;
+}
+
+static bool
+role_add(committer *c, unsigned bit, csess *s)
+{
+	if (c->n_role[bit] == c->cap_role[bit]) { /* drop stale references first */
+		size_t k = 0;
+		for (size_t i = 0; i < c->n_role[bit]; i++) {
+			role_ref r = c->by_role[bit][i];
+			if (r.s->live && r.epoch == r.s->live_epoch)
+				c->by_role[bit][k++] = r;
+		}
+		c->n_role[bit] = k;
+	}
+	if (!grow_array((void **)&c->by_role[bit], &c->cap_role[bit], c->n_role[bit] + 1,
+			sizeof(role_ref)))
+		return false;
+	c->by_role[bit][c->n_role[bit]++] = (role_ref){ s, s->live_epoch };
+	return true;
+}
+
+static void
+go_live(committer *c, csess *s, const irn_member *mem)
+{
+	s->live = true;
+	s->live_epoch++;
+	s->roles = mem->roles;
+	s->last_routed = 0;
+	s->qh = s->qn = 0;
+	for (unsigned b = 0; b < N_ROLE_BITS; b++)
+		if ((s->roles & (1u << b)) && !role_add(c, b, s)) {
+			s->live = false; /* its references are stale now */
+			return;
+		}
+}
+
+static void
+enqueue(committer *c, csess *s, const rent *e)
+{
+	if (!s->live || s->last_routed == e->idx || !strcmp(s->member, e->sender))
+		return;
+	s->last_routed = e->idx;
+	if (s->qn == QUEUE_MAX) { /* far behind: its cursor catches up instead */
+		go_behind(s);
+		mark_dirty(c, s);
+		return;
+	}
+	if (s->qh + s->qn == s->qcap) {
+		if (s->qh > 0) {
+			memmove(s->q, s->q + s->qh, s->qn * sizeof *s->q);
+			s->qh = 0;
+		} else if (!grow_array((void **)&s->q, &s->qcap, s->qn + 1, sizeof *s->q)) {
+			go_behind(s);
+			mark_dirty(c, s);
+			return;
+		}
+	}
+	s->q[s->qh + s->qn++] = e->idx;
+	mark_dirty(c, s);
+}
+
+/* A committed message goes to the queue of each live session it addresses. */
+static void
+route(committer *c, const rent *e)
+{
+	for (unsigned b = 0; b < N_ROLE_BITS; b++) {
+		if (!(e->roles & (1u << b)))
+			continue;
+		size_t k = 0;
+		for (size_t i = 0; i < c->n_role[b]; i++) {
+			role_ref r = c->by_role[b][i];
+			if (!r.s->live || r.epoch != r.s->live_epoch)
+				continue; /* stale: dropped */
+			c->by_role[b][k++] = r;
+			enqueue(c, r.s, e);
+		}
+		c->n_role[b] = k;
+	}
+	for (const char *p = e->members; p && *p;) {
+		const char *q = strchr(p + 1, '\n');
+		if (q == NULL)
+			break;
+		size_t l = (size_t)(q - p - 1);
+		csess *s = l ? hmap_get(&c->by_member, p + 1, l) : NULL;
+		if (s)
+			enqueue(c, s, e);
+		p = q;
+	}
+}
+
+/* Send ledger entry idx to s. 0 sent, 1 nothing to send there, -1 error. */
+static int
+send_one(committer *c, csess *s, uint64_t idx)
+{
+	static const char q[] = "SELECT data, receipt FROM ledger WHERE idx = ? AND type = 2";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 1 : -1;
+	}
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	Irnet__Deliver d = IRNET__DELIVER__INIT;
+	d.ledger_index = idx;
+	d.prev_index = s->last_sent;
+	d.envelope.data = (uint8_t *)sqlite3_column_blob(st, 0);
+	d.envelope.len = (size_t)sqlite3_column_bytes(st, 0);
+	d.receipt.data = (uint8_t *)sqlite3_column_blob(st, 1);
+	d.receipt.len = (size_t)sqlite3_column_bytes(st, 1);
+	p.p_case = IRNET__PACKET__P_DELIVER;
+	p.deliver = &d;
+	size_t pl;
+	uint8_t *pb = packet_pack(&p, &pl);
+	sqlite3_reset(st);
+	if (pb == NULL)
+		return -1;
+	emit(c, s->member, s->gen, pb, pl, false);
+	s->last_sent = idx;
+	unsigned slot = (s->ring_head + s->in_flight) % s->wcap;
+	s->ring[slot] = idx;
+	s->ring_ms[slot] = irn_now_ms();
+	s->in_flight++;
+	return 0;
+}
+
+/* Catch up from SQL on what is older than the routing index. */
+static void
+scan_sql(committer *c, csess *s, const irn_member *mem)
+{
+	static const char q[] = "SELECT idx, sender, to_roles, to_members FROM ledger"
+				" WHERE type = 2 AND idx > ? AND idx < ? ORDER BY idx LIMIT 256";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	if (st == NULL)
+		return;
+	c->sql_scans++;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)s->scan_upto);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->r_floor);
+	int rows = 0, rc;
+	while (s->in_flight < s->wcap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
+		const char *sender = (const char *)sqlite3_column_text(st, 1);
+		if (sender && strcmp(sender, s->member) != 0 &&
+		    addressed((const char *)sqlite3_column_text(st, 3),
+			      (uint32_t)sqlite3_column_int64(st, 2), mem) && send_one(c, s, idx) < 0)
+			break;
+		s->scan_upto = idx;
+	}
+	if (rows == 0 && rc == SQLITE_DONE)
+		s->scan_upto = c->r_floor - 1;
+	sqlite3_reset(st);
+}
+
 static void
 pump(committer *c, csess *s)
 {
 	const irn_member *mem = irn_roster_find(c->h->roster, s->member);
 	if (!s->ready || mem == NULL || !irn_member_current(mem, irn_now_ms()))
 		return;
-	unsigned window = (unsigned)c->sh->o->window;
-	if (window > MAX_WINDOW)
-		window = MAX_WINDOW;
+	if (s->live) {
+		while (s->in_flight < s->wcap && s->qn > 0) {
+			if (send_one(c, s, s->q[s->qh]) < 0)
+				return; /* stays queued: tried again at the next pump */
+			s->qh++;
+			if (--s->qn == 0)
+				s->qh = 0;
+		}
+		return;
+	}
 	uint64_t head;
 	irn_ledger_head(c->h->ledger, &head, NULL);
-	sqlite3_stmt *st;
-	static const char q[] = "SELECT idx, sender, to_roles, to_members, data, receipt FROM ledger"
-				" WHERE type = 2 AND idx > ? ORDER BY idx LIMIT 256";
-	if (s->in_flight >= window || s->scan_upto >= head ||
-	    (st = irn_ledger_cached(c->h->ledger, q)) == NULL)
-		return;
-	while (s->in_flight < window && s->scan_upto < head) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->scan_upto);
-		int rows = 0;
-		while (s->in_flight < window && sqlite3_step(st) == SQLITE_ROW) {
-			rows++;
-			uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
-			const char *sender = (const char *)sqlite3_column_text(st, 1);
-			if (sender && strcmp(sender, s->member) != 0 &&
-			    addressed((const char *)sqlite3_column_text(st, 3),
-				      (uint32_t)sqlite3_column_int64(st, 2), mem)) {
-				Irnet__Packet p = IRNET__PACKET__INIT;
-				Irnet__Deliver d = IRNET__DELIVER__INIT;
-				d.ledger_index = idx;
-				d.prev_index = s->last_sent;
-				d.envelope.data = (uint8_t *)sqlite3_column_blob(st, 4);
-				d.envelope.len = (size_t)sqlite3_column_bytes(st, 4);
-				d.receipt.data = (uint8_t *)sqlite3_column_blob(st, 5);
-				d.receipt.len = (size_t)sqlite3_column_bytes(st, 5);
-				p.p_case = IRNET__PACKET__P_DELIVER;
-				p.deliver = &d;
-				size_t pl;
-				uint8_t *pb = packet_pack(&p, &pl);
-				if (pb == NULL)
-					break;
-				emit(c, s->member, s->gen, pb, pl, false);
-				s->last_sent = idx;
-				unsigned slot = (s->ring_head + s->in_flight) % MAX_WINDOW;
-				s->ring[slot] = idx;
-				s->ring_ms[slot] = irn_now_ms();
-				s->in_flight++;
-			}
-			s->scan_upto = idx;
+	while (s->in_flight < s->wcap && s->scan_upto < head) {
+		uint64_t before = s->scan_upto;
+		if (s->scan_upto + 1 < c->r_floor) {
+			scan_sql(c, s, mem);
+		} else if (catch_up_mem(c, s, mem, head) < 0) {
+			return;
 		}
-		if (rows == 0)
-			s->scan_upto = head;
+		if (s->scan_upto == before && s->in_flight < s->wcap)
+			return; /* a storage error: tried again at the next pump */
 	}
-	sqlite3_reset(st);
+	if (s->scan_upto >= head)
+		go_live(c, s, mem);
+}
+
+/* After the commit: index and route the batch, then pump only the sessions
+ * that have something new (routed messages, an acknowledgement, a Hello). */
+static void
+deliver(committer *c)
+{
+	bool unrouted = c->pend_lost;
+	for (size_t i = 0; i < c->n_pend; i++) {
+		if (c->pend[i].sender)
+			route(c, &c->pend[i]);
+		else
+			unrouted = true;
+		recent_push(c, &c->pend[i]);
+	}
+	c->n_pend = 0;
+	if (c->pend_lost) { /* the index misses a message: below the head, SQL only */
+		uint64_t head;
+		irn_ledger_head(c->h->ledger, &head, NULL);
+		if (c->r_floor < head + 1)
+			c->r_floor = head + 1;
+		c->pend_lost = false;
+	}
+	if (unrouted || c->h->roster->version != c->roster_version) {
+		/* a message was not routed, or roles may have changed: every
+		 * session catches up with its cursor */
+		c->roster_version = c->h->roster->version;
+		for (csess *s = c->sessions; s; s = s->next)
+			if (s->ready) {
+				if (s->live)
+					go_behind(s);
+				mark_dirty(c, s);
+			}
+	}
+	for (size_t i = 0; i < c->n_dirty; i++) {
+		csess *s = c->dirty[i];
+		s->dirty = false;
+		pump(c, s);
+	}
+	c->n_dirty = 0;
 }
 
 static void
@@ -480,8 +1083,9 @@ flush(committer *c)
 	}
 	c->n_out = 0;
 	if (e == IRN_OK)
-		for (csess *s = c->sessions; s; s = s->next)
-			pump(c, s);
+		deliver(c);
+	else
+		drop_pending(c); /* those rows are not in the ledger */
 }
 
 static void
@@ -493,9 +1097,12 @@ handle_hello(committer *c, job *j)
 		return;
 	s->gen = j->gen;
 	s->ready = true;
+	s->live = false;
+	s->qh = s->qn = 0;
 	s->scan_upto = s->last_sent = s->acked = hl->delivered_upto;
 	s->in_flight = 0;
 	s->ring_head = 0;
+	mark_dirty(c, s);
 	Irnet__Welcome w = IRNET__WELCOME__INIT;
 	w.roster_version = c->h->roster->version;
 	w.has_roster_hash = true;
@@ -521,6 +1128,69 @@ handle_hello(committer *c, job *j)
 	 * never carries a row that is not yet durable */
 }
 
+static uint64_t
+ack_max_logged(committer *c, const char *member)
+{
+	static const char q[] = "SELECT max(upto) FROM ack_log WHERE member = ?";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	uint64_t v = 0;
+	if (st == NULL)
+		return 0;
+	sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return v;
+}
+
+/* Bound a member's acknowledgement history to ACK_KEEP rows: the older ones
+ * fold into the oldest row kept (their messages then show that row's, later,
+ * acknowledgement time). */
+static void
+prune_acks(committer *c, const char *member)
+{
+	static const char q1[] = "SELECT upto FROM ack_log WHERE member = ? ORDER BY upto DESC"
+				 " LIMIT 1 OFFSET " IRN_STR(ACK_KEEP);
+	static const char q2[] = "DELETE FROM ack_log WHERE member = ? AND upto < ?";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q1);
+	if (st == NULL)
+		return;
+	sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+	bool have = sqlite3_step(st) == SQLITE_ROW;
+	int64_t cut = have ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (!have || (st = irn_ledger_cached(c->h->ledger, q2)) == NULL)
+		return;
+	sqlite3_bind_text(st, 1, member, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, cut);
+	sqlite3_step(st);
+	sqlite3_reset(st);
+}
+
+/* Write the pending acknowledgements into the open transaction. */
+static void
+write_acks(committer *c)
+{
+	static const char q[] = "INSERT INTO ack_log(member, upto, time_ms) VALUES(?,?,?)";
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	for (size_t i = 0; st && i < c->n_acks; i++) {
+		const pending_ack *a = &c->acks[i];
+		sqlite3_bind_text(st, 1, a->member, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)a->upto);
+		sqlite3_bind_int64(st, 3, a->at_ms);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			log_warn("ack_log: %s", sqlite3_errmsg(irn_ledger_db(c->h->ledger)));
+		sqlite3_reset(st);
+		csess *s = sess_get(c, a->member, false);
+		if (s && ++s->ack_rows >= ACK_KEEP / 4) {
+			s->ack_rows = 0;
+			prune_acks(c, a->member);
+		}
+	}
+	c->n_acks = 0;
+	c->acks_written_ms = irn_now_ms();
+}
+
 static void
 handle_ack(committer *c, job *j)
 {
@@ -530,23 +1200,25 @@ handle_ack(committer *c, job *j)
 		return; /* acknowledges nothing we sent on this session */
 	s->acked = upto;
 	while (s->in_flight > 0 && s->ring[s->ring_head] <= upto) {
-		s->ring_head = (s->ring_head + 1) % MAX_WINDOW;
+		s->ring_head = (s->ring_head + 1) % s->wcap;
 		s->in_flight--;
 	}
-	/* Remember when each member acknowledged what, for delivery status. */
-	if (begin(c)) {
-		sqlite3_stmt *st;
-		sqlite3 *db = irn_ledger_db(c->h->ledger);
-		if (sqlite3_prepare_v2(db, "INSERT INTO ack_log(member, upto, time_ms) VALUES(?,?,?)",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, j->member, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)upto);
-			sqlite3_bind_int64(st, 3, j->at_ms);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
+	mark_dirty(c, s); /* the window reopens: pumped after this round */
+	/* Remember when each member first acknowledged each index, for
+	 * delivery status; written with the next transaction, not in one of
+	 * its own (no fsync per acknowledgement). */
+	if (s->ack_logged == UINT64_MAX) {
+		s->ack_logged = ack_max_logged(c, j->member);
+		s->ack_rows = ACK_KEEP / 4 - 1; /* prune at its first write */
 	}
-	/* the window reopens: flush() pumps after the commit */
+	if (upto <= s->ack_logged ||
+	    !grow_array((void **)&c->acks, &c->cap_acks, c->n_acks + 1, sizeof *c->acks))
+		return;
+	s->ack_logged = upto;
+	pending_ack *a = &c->acks[c->n_acks++];
+	snprintf(a->member, sizeof a->member, "%s", j->member);
+	a->upto = upto;
+	a->at_ms = j->at_ms;
 }
 
 /* The last 200 security events, for coordinators. */
@@ -662,6 +1334,8 @@ handle_query(committer *c, job *j)
 		answer_events(c, j, &a, asker);
 		return;
 	}
+	if (c->n_acks > 0 && begin(c)) /* the answer sees every acknowledgement */
+		write_acks(c);
 	if (q->what == IRNET__QUERY_WHAT__QUERY_AUDIT) {
 		answer_audit(c, j, &a);
 		return;
@@ -717,7 +1391,7 @@ handle_query(committer *c, job *j)
 		} else {
 			csess *s = sess_get(c, m->id, false);
 			for (unsigned k = 0; s && k < s->in_flight; k++) {
-				unsigned slot = (s->ring_head + k) % MAX_WINDOW;
+				unsigned slot = (s->ring_head + k) % s->wcap;
 				if (s->ring[slot] == idx) {
 					x->state = IRNET__DELIVERY_STATE__DELIVERY_DELIVERED;
 					x->has_delivered_ms = true;
@@ -756,8 +1430,10 @@ handle(committer *c, job *j)
 	case J_QUERY: handle_query(c, j); break;
 	case J_SESSION_END: {
 		csess *s = sess_get(c, j->member, false);
-		if (s && s->gen == j->gen)
-			s->ready = false;
+		if (s && s->gen == j->gen) {
+			s->ready = s->live = false;
+			s->qh = s->qn = 0;
+		}
 		break;
 	}
 	case J_EVENT:
@@ -770,6 +1446,18 @@ handle(committer *c, job *j)
 	}
 	job_free(j);
 	return stop;
+}
+
+/* Pending acknowledgements go into the round's transaction if there is
+ * one, else into one of their own at most once every ACK_WRITE_MS. */
+static void
+acks_due(committer *c, bool force)
+{
+	if (c->n_acks == 0 ||
+	    !(force || c->in_tx || c->n_acks >= 4096 || irn_now_ms() - c->acks_written_ms >= ACK_WRITE_MS))
+		return;
+	if (begin(c))
+		write_acks(c);
 }
 
 void *
@@ -785,6 +1473,9 @@ commit_main(void *arg)
 		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);
+	recent_load(&c);
+	c.roster_version = c.h->roster->version;
+	c.acks_written_ms = irn_now_ms();
 	bool stop = false;
 	int batch_max = cx->sh->o->batch_max;
 	while (!stop) {
@@ -804,6 +1495,7 @@ commit_main(void *arg)
 				break;
 			stop = handle(&c, j);
 		}
+		acks_due(&c, stop);
 		flush(&c);
 		if (!c.in_tx) { /* roster imported by another process? */
 			pthread_rwlock_wrlock(&c.sh->roster_lock);
@@ -812,15 +1504,37 @@ commit_main(void *arg)
 			pthread_rwlock_unlock(&c.sh->roster_lock);
 		}
 	}
+	acks_due(&c, true);
 	flush(&c);
-	log_info("broker ledger: %llu accepted, %llu refused", (unsigned long long)c.accepted,
-		 (unsigned long long)c.refused);
+	log_info("broker ledger: %llu accepted, %llu refused; %llu catch-up reads from SQL",
+		 (unsigned long long)c.accepted, (unsigned long long)c.refused,
+		 (unsigned long long)c.sql_scans);
 	for (csess *s = c.sessions, *n; s; s = n) {
 		n = s->next;
+		free(s->ring);
+		free(s->ring_ms);
+		free(s->q);
 		free(s);
 	}
 	receipts_abort(&c.rb, storage_error, &c); /* none: flush() sealed them */
 	receipts_free(&c.rb);
+	hmap_free(&c.by_member);
+	drop_pending(&c);
+	free(c.pend);
+	for (size_t i = 0; c.recent && i < c.r_n; i++)
+		rent_free(recent_at(&c, i));
+	free(c.recent);
+	for (size_t i = 0; i < c.by_key.nb; i++)
+		for (hmap_node *n = c.by_key.b[i]; n; n = hmap_node_next(n)) {
+			klist *l = hmap_node_val(n);
+			free(l->v);
+			free(l);
+		}
+	hmap_free(&c.by_key);
+	for (unsigned b = 0; b < N_ROLE_BITS; b++)
+		free(c.by_role[b]);
+	free(c.dirty);
+	free(c.acks);
 	free(c.out);
 	job_send(cx->to_io, job_new(J_STOP, "", 0));
 	return NULL;

@@ -7,6 +7,11 @@
  *                        receipts, delivery cursors, delivery status
  *
  *   io --submit--> verify --checked--> commit --out--> io
+ *
+ * Submissions wait in the io thread, in one bounded queue per member, and
+ * are handed to the verify thread round-robin over the members, at most
+ * PIPELINE_MAX waiting there: one member's backlog never sits in front of
+ * the others'. The verify thread wakes io (J_CREDIT) when half are done.
  *   io --hello/ack/query/session-end--> commit
  *
  * Messages are heap-allocated `job`s whose pointers travel over inproc PAIR
@@ -30,8 +35,14 @@ typedef enum {
 	J_SESSION_END, /* io -> commit: the member's connection closed */
 	J_OUT,         /* commit -> io: a packet for a member */
 	J_EVENT,       /* io -> commit: a security event to keep */
+	J_CREDIT,      /* verify -> io: its queue is half empty (feed it again) */
 	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
 } job_type;
+
+#define PIPELINE_MAX 64               /* submissions handed to the verify thread */
+#define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
+#define FQ_TOTAL_MAX 32768            /* waiting in all */
+#define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
 
 typedef struct job {
 	job_type type;
@@ -45,6 +56,7 @@ typedef struct job {
 	bool refused;
 	bool is_error;             /* J_OUT: an error reply (rate-limited) */
 	Irnet__Packet *pkt;        /* J_HELLO/J_ACK/J_QUERY: the decoded packet */
+	struct job *next;          /* io's per-member submission queue */
 } job;
 
 typedef struct shared {
@@ -53,6 +65,9 @@ typedef struct shared {
 	void *ctx;
 	pthread_rwlock_t roster_lock; /* h->roster: commit writes, io/verify read */
 	_Atomic uint64_t self_seq;    /* sequence of broker-signed envelopes */
+	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet
+				       * checked (io's fair queue feeds at most
+				       * PIPELINE_MAX) */
 } shared;
 
 job *job_new(job_type t, const char *member, uint64_t gen);
@@ -67,6 +82,7 @@ void *commit_main(void *arg);
 typedef struct verify_ctx {
 	shared *sh;
 	void *in, *out;
+	void *credit;           /* to io: J_CREDIT */
 } verify_ctx;
 
 typedef struct commit_ctx {

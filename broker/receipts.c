@@ -137,7 +137,7 @@ facts(const rc_entry *e, Irnet__Receipt *rc)
 	}
 }
 
-static char *
+char *
 join_members(const Irnet__Header *h)
 {
 	size_t n = 2;

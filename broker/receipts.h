@@ -51,4 +51,6 @@ irn_err receipts_seal(receipts *rb, shared *sh, void (*hold)(void *ctx, job *j),
  * once through each(ctx, member, gen, message id, exercise). */
 void receipts_abort(receipts *rb, void (*each)(void *ctx, const char *member, uint64_t gen,
 					       const uint8_t *msgid, bool exercise), void *ctx);
+/* The header's member recipients as "\nid\nid\n" (malloc'ed; "\n" when none). */
+char *join_members(const Irnet__Header *h);
 #endif

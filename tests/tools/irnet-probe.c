@@ -5,7 +5,8 @@
  *
  *   irnet-probe --home NODEHOME [--endpoint URL] ACTION [ARGS]
  *   actions: handshake [--random-key] | report [--id-hex HEX] | forged |
- *            impersonate OTHERHOME | replay | garbage | oversize | multiframe
+ *            impersonate OTHERHOME | replay | garbage | oversize | multiframe |
+ *            flood COUNT [bad] | flood-for SECONDS [bad] | latency COUNT | second
  * Prints one result word per reply: CONNECTED, AUTH-FAILED, RECEIPT,
  * ERR_<code>, DISCONNECTED, TIMEOUT.
  */
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +131,8 @@ print_reply(void)
 }
 
 /* Take one reply off the socket and count it as a receipt or an error. */
+static long limited_with_id; /* ERR_RATE_LIMITED replies naming the message */
+
 static void
 count_reply(long *receipts, long *errors)
 {
@@ -138,8 +142,22 @@ count_reply(long *receipts, long *errors)
 	Irnet__Packet *p = irnet__packet__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
 	if (p && p->p_case == IRNET__PACKET__P_RECEIPT)
 		(*receipts)++;
-	else if (p && p->p_case == IRNET__PACKET__P_ERROR)
+	else if (p && p->p_case == IRNET__PACKET__P_ERROR) {
 		(*errors)++;
+		Irnet__Envelope *e = irnet__envelope__unpack(NULL, p->error.len, p->error.data);
+		Irnet__Body *b = e ? irnet__body__unpack(NULL, e->body.len, e->body.data) : NULL;
+		Irnet__ErrorReply *r = b ? irnet__error_reply__unpack(NULL, b->payload.len,
+								       b->payload.data) : NULL;
+		if (r && r->code == IRNET__ERROR_CODE__ERR_RATE_LIMITED && r->has_message_id &&
+		    r->message_id.len == IRN_MSGID_LEN)
+			limited_with_id++;
+		if (r)
+			irnet__error_reply__free_unpacked(r, NULL);
+		if (b)
+			irnet__body__free_unpacked(b, NULL);
+		if (e)
+			irnet__envelope__free_unpacked(e, NULL);
+	}
 	if (p)
 		irnet__packet__free_unpacked(p, NULL);
 	zmq_msg_close(&m);
@@ -440,9 +458,12 @@ main(int argc, char **argv)
 		irnet__envelope__free_unpacked(e, NULL);
 		free(env);
 		free(env2);
-	} else if (!strcmp(action, "flood") && i + 1 < argc) {
-		/* as fast as possible, no window; valid or (bad) forged signatures */
-		long count = strtol(argv[i + 1], NULL, 10);
+	} else if ((!strcmp(action, "flood") || !strcmp(action, "flood-for")) && i + 1 < argc) {
+		/* as fast as possible, no window; valid or (bad) forged signatures;
+		 * flood COUNT, or flood-for SECONDS */
+		bool timed = !strcmp(action, "flood-for");
+		long count = timed ? LONG_MAX : strtol(argv[i + 1], NULL, 10);
+		int64_t deadline = timed ? irn_now_ms() + (int64_t)(atof(argv[i + 1]) * 1000) : 0;
 		bool bad = i + 2 < argc && !strcmp(argv[i + 2], "bad");
 		uint8_t *env = make_report(home->keys, me, IRNET__KIND__KIND_INITIAL_REPORT, NULL, &len);
 		Irnet__Envelope *e = irnet__envelope__unpack(NULL, len, env);
@@ -450,7 +471,8 @@ main(int argc, char **argv)
 		long receipts = 0, errors = 0;
 		uint64_t seq0 = next_seq;
 		zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
-		for (long k = 0; k < count; k++) {
+		long k;
+		for (k = 0; k < count && (!timed || (k % 64) || irn_now_ms() < deadline); k++) {
 			b->header->sequence = seq0 + (uint64_t)k;
 			randombytes_buf(b->header->message_id.data, IRN_MSGID_LEN);
 			size_t bl = irnet__body__get_packed_size(b);
@@ -481,7 +503,8 @@ main(int argc, char **argv)
 		while (irn_now_ms() < end && zmq_poll(&it, 1, 200) > 0) {
 			count_reply(&receipts, &errors);
 		}
-		printf("sent %ld receipts %ld errors %ld\n", count, receipts, errors);
+		printf("sent %ld receipts %ld errors %ld limited_with_id %ld\n", k, receipts, errors,
+		       limited_with_id);
 		irnet__body__free_unpacked(b, NULL);
 		irnet__envelope__free_unpacked(e, NULL);
 		free(env);
