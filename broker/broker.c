@@ -495,7 +495,7 @@ sweep_revoked(io *x)
 		rp.roster.data = nr->bytes;
 		rp.roster.len = nr->len;
 	}
-	size_t rpl, sent = 0;
+	size_t rpl = 0, sent = 0;
 	uint8_t *rpb = packet_pack(&rp, &rpl);
 	for (isess *s = x->sessions; rpb && s; s = s->next)
 		if (s->alive) {

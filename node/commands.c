@@ -88,10 +88,10 @@ node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_ms)
 	return e;
 }
 
-static void
+void
 print_json(json_t *o)
 {
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);
+	char *s = json_dumps(o, JSON_INDENT(2));
 	if (s)
 		puts(s);
 	free(s);
@@ -544,30 +544,36 @@ list_done(irn_cli *c, sqlite3_stmt *st, json_t *arr, irn_home **h)
 /* ---- the incident lifecycle ---- */
 
 /* Full incident id from a unique prefix of at least 6 hex digits. */
-static int
-resolve_incident(irn_cli *c, const char *prefix, char out[33])
+/* The one row of `sql` (?1 = prefix length, ?2 = the prefix, upper case hex
+ * compared, lower(hex(id)) selected) that a unique prefix of at least 6 hex
+ * digits names: its full lower-case id in out. 0 found, -1 none or several. */
+int
+node_find_by_prefix(irn_cli *c, const char *sql, const char *prefix, char out[33])
 {
 	irn_home *h = NULL;
-	if (strlen(prefix) < 6 || strlen(prefix) > 32 || irn_home_open(c->home, false, true, &h) != IRN_OK)
+	size_t pl = strlen(prefix);
+	if (pl < 6 || pl > 32 || irn_home_open(c->home, false, true, &h) != IRN_OK)
 		return -1;
 	sqlite3_stmt *st;
 	int found = 0;
-	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT hex(message_id) FROM incidents"
-			       " WHERE substr(hex(message_id), 1, ?) = upper(?) LIMIT 2", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, (int)strlen(prefix));
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, (int)pl);
 		sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			found++;
-			snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
-		}
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (found++ == 0)
+				snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 	}
 	irn_home_close(&h);
-	for (char *p = out; found == 1 && *p; p++)
-		if (*p >= 'A' && *p <= 'F')
-			*p = (char)(*p - 'A' + 'a');
 	return found == 1 ? 0 : -1;
+}
+
+static int
+resolve_incident(irn_cli *c, const char *prefix, char out[33])
+{
+	return node_find_by_prefix(c, "SELECT lower(hex(message_id)) FROM incidents"
+				      " WHERE substr(hex(message_id), 1, ?1) = upper(?2) LIMIT 2",
+				   prefix, out);
 }
 
 static const char transition_help[] = N_(

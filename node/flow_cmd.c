@@ -162,59 +162,21 @@ static const typed_cmd cmds[] = {
 static int
 find_incident(irn_cli *c, const char *prefix, char out[33])
 {
-	irn_home *h = NULL;
-	size_t pl = strlen(prefix);
-	if (pl < 6 || pl > 32 || irn_home_open(c->home, false, true, &h) != IRN_OK)
-		return -1;
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-			       "SELECT DISTINCT lower(hex(id)) FROM (SELECT message_id AS id FROM incidents"
-			       " UNION SELECT incident FROM tasks) WHERE substr(hex(id), 1, ?) = upper(?)"
-			       " LIMIT 2", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, (int)pl);
-		sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (found++ == 0)
-				snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	irn_home_close(&h);
-	return found == 1 ? 0 : -1;
+	return node_find_by_prefix(c, "SELECT DISTINCT lower(hex(id)) FROM (SELECT message_id AS id"
+				      " FROM incidents UNION SELECT incident FROM tasks)"
+				      " WHERE substr(hex(id), 1, ?1) = upper(?2) LIMIT 2",
+				   prefix, out);
 }
 
 /* A message this node holds: full id from a unique prefix. */
 static int
 find_message(irn_cli *c, const char *prefix, char out[33])
 {
-	irn_home *h = NULL;
-	size_t pl = strlen(prefix);
-	if (pl < 6 || pl > 32 || irn_home_open(c->home, false, true, &h) != IRN_OK)
-		return -1;
-	sqlite3_stmt *st;
-	int found = 0;
-	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-			       "SELECT DISTINCT lower(hex(message_id)) FROM ledger WHERE type = 2 AND"
-			       " substr(hex(message_id), 1, ?) = upper(?) LIMIT 2", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, (int)pl);
-		sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (found++ == 0)
-				snprintf(out, 33, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-	}
-	irn_home_close(&h);
-	return found == 1 ? 0 : -1;
+	return node_find_by_prefix(c, "SELECT DISTINCT lower(hex(message_id)) FROM ledger WHERE type = 2"
+				      " AND substr(hex(message_id), 1, ?1) = upper(?2) LIMIT 2",
+				   prefix, out);
 }
 
-static void
-print_json(json_t *o)
-{
-	char *s = json_dumps(o, JSON_INDENT(2));
-	if (s)
-		puts(s);
-	free(s);
-}
 
 /* Send a request to the daemon; print the reply. 0, or 1 when refused. */
 static int

@@ -26,6 +26,10 @@ int node_cmd_outbox(irn_cli *c, int argc, char **argv);
 int node_cmd_status(irn_cli *c, int argc, char **argv);
 int node_cmd_events(irn_cli *c, int argc, char **argv);
 int node_cmd_ledger_audit(irn_cli *c, int argc, char **argv);
+/* The full id of the one row a unique hex prefix (>= 6 digits) names; see commands.c. */
+/* JSON for scripts on stdout, indented. */
+void print_json(json_t *o);
+int node_find_by_prefix(irn_cli *c, const char *sql, const char *prefix, char out[33]);
 /* flow_cmd.c: progress, plan, direction, support, end-report, alert */
 bool node_is_typed_command(const char *name);
 int node_cmd_typed(irn_cli *c, int argc, char **argv);
