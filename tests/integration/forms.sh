@@ -86,6 +86,24 @@ check "the coordinator holds the end report" wait_for 15 holds coord "$end"
 "$NODE" --home "$T/coord" form "$end" > "$T/f04.vi"
 check "Form 04 in Vietnamese: title, link to the initial report, damage, handling" sh -c "grep -q 'MẪU 04 - BÁO CÁO KẾT THÚC ỨNG PHÓ SỰ CỐ' '$T/f04.vi' && grep -q 'Sự cố (số báo cáo ban đầu): *$id' '$T/f04.vi' && grep -q 'Ước tính thiệt hại: *12.500.000 VND' '$T/f04.vi' && grep -q 'có sự hỗ trợ của tổ chức khác trong nước' '$T/f04.vi'"
 check "... in English: 12,500,000 VND, with help of others" sh -c "'$NODE' --home '$T/coord' form $end --lang en | grep -q 'Estimated damage: *12,500,000 VND'"
+# The other typed reports of QĐ05 art. 11.2, an alert and an acknowledgement,
+# each printed as its form in Vietnamese with the signature checked.
+idof() { grep -oE '[0-9a-f]{32}' | head -1; }
+prog=$("$NODE" --home "$T/op" progress "$id" --summary "Đã cô lập máy chủ" --percent 60 --to role:coordinator | idof)
+plan=$("$NODE" --home "$T/op" plan "$id" --objective "Khôi phục dịch vụ trong 24 giờ" --to role:coordinator | idof)
+dirq=$("$NODE" --home "$T/op" direction "$id" --question "Có báo cáo Bộ Công an không?" --to role:coordinator | idof)
+supq=$("$NODE" --home "$T/op" support "$id" --needed "Chuyên gia phân tích mã độc" --from national --to role:coordinator | idof)
+alrt=$("$NODE" --home "$T/coord" alert --level urgent --title "Cảnh báo khẩn" --text "Chặn địa chỉ 203.0.113.9" --to role:operator | idof)
+for pair in "coord $prog BÁO CÁO TIẾN ĐỘ ỨNG CỨU SỰ CỐ" "coord $plan PHƯƠNG ÁN ỨNG CỨU SỰ CỐ" \
+            "coord $dirq ĐỀ NGHỊ CHỈ ĐẠO" "coord $supq ĐỀ NGHỊ HỖ TRỢ" "op $alrt CẢNH BÁO / KHUYẾN NGHỊ"; do
+  read -r who mid title <<< "$pair"
+  check "$title: held by $who, printed with its Vietnamese title and the signature verified" \
+    wait_for 15 sh -c "'$NODE' --home '$T/$who' form $mid > '$T/typed.vi' 2>/dev/null && grep -q '$title' '$T/typed.vi' && grep -q 'ĐÃ XÁC THỰC' '$T/typed.vi'"
+done
+check "... the progress report in English too" sh -c "'$NODE' --home '$T/coord' form $prog --lang en | grep -q 'PROGRESS REPORT ON THE RESPONSE'"
+ackid=$(sqlite3 "$T/coord/ledger.db" "select lower(hex(message_id)) from ledger where type=2 and kind=14 and sender='kontum/op' limit 1")
+check "an automatic acknowledgement is printed as its form too" \
+  sh -c "[ -n '$ackid' ] && '$NODE' --home '$T/coord' form '$ackid' | grep -q 'XÁC NHẬN ĐÃ NHẬN'"
 check "a malformed end report is refused before sending" sh -c "! '$NODE' --home '$T/op' message --kind end-report --payload-hex 0a03 2>/dev/null"
 
 # A tampered copy of the ledger: the form shows the failure
