@@ -569,6 +569,17 @@ derive_transition(node *n, const irn_msg *m, const uint8_t *payload, size_t plen
 	Irnet__Transition *t = irnet__transition__unpack(NULL, plen, payload);
 	if (t == NULL)
 		return IRN_ERR_DECODE;
+	if (flow_exercise_mismatch(n->h, t->incident.data, m->h->exercise)) {
+		/* a drill never changes a real incident, nor the reverse */
+		char hex[2 * IRN_MSGID_LEN + 1], detail[200];
+		irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
+		snprintf(detail, sizeof detail, "%s %s: %s", irn_kind_name(m->h->kind), hex,
+			 m->h->exercise ? "a drill change of a real incident: not applied"
+					: "a real change of a drill incident: not applied");
+		record_event(n, m->h->sender, "exercise-mismatch", detail);
+		irnet__transition__free_unpacked(t, NULL);
+		return IRN_OK;
+	}
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(irn_ledger_db(n->h->ledger),
 		"INSERT OR IGNORE INTO transitions(message_id, incident, reporter, sender, sender_roles,"

@@ -88,6 +88,21 @@ flow_exercise(irn_home *h, json_t *req)
 	return drill_name(h, NULL, 0, NULL);
 }
 
+bool
+flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool exercise)
+{
+	sqlite3_stmt *st;
+	bool mismatch = false;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT exercise FROM incidents WHERE message_id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		mismatch = (sqlite3_column_int(st, 0) != 0) != exercise;
+	sqlite3_finalize(st);
+	return mismatch;
+}
+
 void
 flow_follow_incident(irn_home *h, json_t *req, const uint8_t id[IRN_MSGID_LEN], bool is_order)
 {
@@ -377,7 +392,19 @@ flow_derive(struct node *n, const irn_msg *m, const uint8_t *payload, size_t ple
 			irnet__end_report__free_unpacked(r, NULL);
 			return IRN_ERR_INVALID;
 		}
-		if (refusal) {
+		if (refusal == NULL && flow_exercise_mismatch(h, inc, m->h->exercise)) {
+			/* a drill never changes a real incident, nor the reverse:
+			 * kept in the ledger and shown, never applied */
+			refusal = m->h->exercise ? "a drill message about a real incident: not applied"
+						 : "a real message about a drill incident: not applied";
+			if (!ours) {
+				char hex[2 * IRN_MSGID_LEN + 1], detail[300];
+				irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
+				snprintf(detail, sizeof detail, "%s %s: %s", irn_kind_name(kind), hex, refusal);
+				nd_record_event(n, m->h->sender, "exercise-mismatch", detail);
+			}
+			refused = true;
+		} else if (refusal) {
 			/* signed and kept in the ledger, never applied nor acknowledged */
 			char detail[300];
 			char hex[2 * IRN_MSGID_LEN + 1];

@@ -41,7 +41,9 @@ void flow_send_acks(struct node *n);
 
 /* daemon.c, for flow.c */
 irn_home *nd_home(struct node *n);
-bool nd_replaying(struct node *n); /* in a rebuild: derive, owe nothing */
+bool nd_replaying(struct node *n);
+/* The incident is held here with the other exercise flag (drill vs real). */
+bool flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool exercise); /* in a rebuild: derive, owe nothing */
 json_t *nd_author(struct node *n, json_t *req, const char *account, unsigned kind,
 		  const uint8_t *payload, size_t plen, const char *default_to);
 json_t *nd_ctl_error(const char *msg);

@@ -212,6 +212,14 @@ check "negative: during a drill, a decision on a real incident stays real" eq "$
 check "... while the drill's own alert is marked" eq "$(ex_of coord "$c3")" True
 check "... and shown so at its receivers" \
   wait_for 15 sh -c "'$NODE' --home '$T/own' alerts | grep 'Bài diễn tập' | grep -q 'DIỄN TẬP / EXERCISE'"
+# A drill never changes a real incident: an end report forced to drill
+# traffic (--exercise) about the real incident is kept, never applied.
+check "the real incident is classified at its reporter" wait_for 15 sh -c "[ \"\$($(declare -f state_at py); NODE=$NODE T=$T; state_at op2 $rx)\" = classified ]"
+"$NODE" --home "$T/op2" end-report "$rx" --outcome "Diễn tập: đã xử lý" --handling self --exercise >/dev/null
+check "negative: a drill end report of a real incident is not applied at the receivers" \
+  wait_for 15 sh -c "'$NODE' --home '$T/coord' events | grep -q 'exercise-mismatch'"
+check "... the real incident stays classified there" eq "$(state_at coord "$rx")" classified
+check "... and at its sender" eq "$(state_at op2 "$rx")" classified
 check "acknowledgements of a drill message carry the flag" \
   wait_for 15 sh -c "a=\$(sqlite3 '$T/op2/ledger.db' \"SELECT lower(hex(ack_id)) FROM expected_acks WHERE lower(hex(message_id)) = '$dx' AND member = 'kontum/coord'\"); [ -n \"\$a\" ] && '$NODE' --home '$T/op2' --json show \$a | grep -q '\"exercise\": true'"
 
