@@ -514,7 +514,7 @@ test_member_current(void **state)
 	free(buf);
 }
 
-/* Roster deltas: version 1 with three members -> version 2 where one is
+/* Roster deltas: version 1 with two members -> version 2 where one is
  * revoked and one added. The delta rebuilds version 2 byte for byte, is
  * smaller, and is only a transport: a tampered delta either fails its
  * result hash or, with the hash recomputed, the authority's signature. */
@@ -523,16 +523,27 @@ test_delta(void **state)
 {
 	fx *f = *state;
 	int64_t now = irn_now_ms();
-	th_member m2[4];
-	memcpy(m2, f->m, sizeof f->m);
+	/* fixed times: two rosters built a millisecond apart must differ only
+	 * where the test changes them */
+	th_member m1[2], m2[3];
+	m1[0] = f->m[0];
+	m1[1] = f->m[1];
+	for (int i = 0; i < 2; i++) {
+		m1[i].valid_from_ms = now - TH_DAY_MS;
+		m1[i].valid_until_ms = now + 365 * TH_DAY_MS;
+	}
+	m2[0] = m1[0];
+	m2[1] = m1[1];
 	m2[1].revoked = true;
 	irn_keys *nk = th_keys();
-	m2[3] = (th_member){ .id = "kontum/op-moi", .keys = nk, .roles = { IRNET__ROLE__ROLE_OPERATOR } };
-	th_roster_spec s = { .signer = f->a, .members = f->m, .n_members = 3, .version = 1 };
+	m2[2] = (th_member){ .id = "kontum/op-moi", .keys = nk, .roles = { IRNET__ROLE__ROLE_OPERATOR },
+			     .valid_from_ms = now - TH_DAY_MS, .valid_until_ms = now + 365 * TH_DAY_MS };
+	th_roster_spec s = { .signer = f->a, .members = m1, .n_members = 2, .version = 1,
+			     .issued_ms = now - TH_HOUR_MS, .expires_ms = now + 30 * TH_DAY_MS };
 	size_t l1, l2, l3, dl, rl;
 	uint8_t *b1 = th_roster(&s, &l1);
 	s.members = m2;
-	s.n_members = 4;
+	s.n_members = 3;
 	s.version = 2;
 	uint8_t *b2 = th_roster(&s, &l2);
 	uint8_t *d = NULL, *r = NULL;
@@ -548,8 +559,8 @@ test_delta(void **state)
 	free(r);
 
 	/* for another base: stale; garbage: decode error */
-	s.members = f->m;
-	s.n_members = 3;
+	s.members = m1;
+	s.n_members = 2;
 	s.version = 1;
 	s.issued_ms = now - 5 * TH_HOUR_MS;
 	uint8_t *b1x = th_roster(&s, &l3);
