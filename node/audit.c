@@ -53,22 +53,20 @@ finding(json_t *arr, bool json, const char *fmt, ...)
 	return arr;
 }
 
+/* The integer the one-parameter query q gives (0 for none or NULL). */
 static sqlite3_int64
-one_int(sqlite3 *db, const char *q, const char *text, sqlite3_int64 num, bool *found)
+one_int(sqlite3 *db, const char *q, const char *text, sqlite3_int64 num)
 {
 	sqlite3_stmt *st;
 	sqlite3_int64 v = 0;
-	*found = false;
 	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
 		return 0;
 	if (text)
 		sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(st, 1, num);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
-		*found = true;
-	}
 	sqlite3_finalize(st);
 	return v;
 }
@@ -135,16 +133,15 @@ node_cmd_ledger_audit(irn_cli *c, int argc, char **argv)
 		}
 		sqlite3_finalize(st);
 	}
-	bool found;
 	sqlite3_int64 last_seq = json_integer_value(json_object_get(audit, "last_sequence"));
 	sqlite3_int64 my_seq = one_int(db, "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?",
-				       h->cfg.id, 0, &found);
+				       h->cfg.id, 0);
 	if (last_seq > my_seq)
 		finding(bad, c->json, _("the broker accepted this member's message #%lld, the ledger holds its messages only up to #%lld"),
 			(long long)last_seq, (long long)my_seq);
 	sqlite3_int64 acked = json_integer_value(json_object_get(audit, "acked_upto"));
 	sqlite3_int64 have = one_int(db, "SELECT max(remote_index) FROM ledger WHERE type = 2 AND idx > ?",
-				     NULL, 0, &found);
+				     NULL, 0);
 	if (acked > have)
 		finding(bad, c->json, _("this node acknowledged broker entries up to %lld, the ledger holds deliveries only up to %lld"),
 			(long long)acked, (long long)have);

@@ -419,8 +419,10 @@ node_cmd_message(irn_cli *c, int argc, char **argv)
 
 /* ---- questions to the broker ---- */
 
-static json_t *
-ask(irn_cli *c, json_t *req, const char *cmd)
+/* Send req to the daemon (req is consumed); print why on stderr and return
+ * NULL when it does not answer or refuses, else its reply (caller frees). */
+json_t *
+node_ask(irn_cli *c, json_t *req, const char *cmd)
 {
 	json_t *resp = NULL;
 	irn_err e = node_ctl_call(c->home, req, &resp, 10000);
@@ -454,7 +456,7 @@ node_cmd_members(irn_cli *c, int argc, char **argv)
 	if (irn_cli_wants_help(argc, argv,
 		_("usage: irnet-node [--json] members\nAsk the broker which members are online, when each was last seen, the\nroster version each holds and its clock skew. For coordinators, the steering\ncommittee, national members and the authority.\n")))
 		return 0;
-	json_t *resp = ask(c, json_pack("{s:s}", "op", "members"), "members");
+	json_t *resp = node_ask(c, json_pack("{s:s}", "op", "members"), "members");
 	if (resp == NULL)
 		return 1;
 	irn_config cfg;
@@ -497,7 +499,7 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 	json_t *req = json_pack("{s:s,s:s}", "op", "delivery", "id", argv[1]);
 	if (argc >= 4 && !strcmp(argv[2], "--sender"))
 		json_object_set_new(req, "sender", json_string(argv[3]));
-	json_t *resp = ask(c, req, "delivery");
+	json_t *resp = node_ask(c, req, "delivery");
 	if (resp == NULL)
 		return 1;
 	if (c->json) {
@@ -627,26 +629,16 @@ node_cmd_transition(irn_cli *c, int argc, char **argv)
 		json_decref(req);
 		return 2;
 	}
-	json_t *resp = NULL;
-	irn_err e = node_ctl_call(c->home, req, &resp, 10000);
-	json_decref(req);
-	if (e != IRN_OK) {
-		fprintf(stderr, _("irnet-node %s: the daemon is not answering at %s/node.sock (%s)\n"),
-			argv[0], c->home, irn_strerror(e));
+	json_t *resp = node_ask(c, req, argv[0]);
+	if (resp == NULL)
 		return 1;
-	}
-	int rc = 0;
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		fprintf(stderr, _("irnet-node %s: %s\n"), argv[0], json_string_value(json_object_get(resp, "error")));
-		rc = 1;
-	} else if (c->json) {
+	if (c->json)
 		print_json(resp);
-	} else {
+	else
 		printf(_("change %s signed and stored; it takes effect when the broker has ordered it\n"),
 		       json_string_value(json_object_get(resp, "message_id")));
-	}
 	json_decref(resp);
-	return rc;
+	return 0;
 }
 
 /* ---- coordination orders (Form 06) ---- */
@@ -654,7 +646,7 @@ node_cmd_transition(irn_cli *c, int argc, char **argv)
 static int
 send_ctl(irn_cli *c, json_t *req, const char *cmd)
 {
-	json_t *resp = ask(c, req, cmd);
+	json_t *resp = node_ask(c, req, cmd);
 	if (resp == NULL)
 		return 1;
 	if (c->json)
@@ -1482,7 +1474,7 @@ node_cmd_outbox(irn_cli *c, int argc, char **argv)
 static int
 broker_events(irn_cli *c)
 {
-	json_t *resp = ask(c, json_pack("{s:s}", "op", "broker-events"), "events");
+	json_t *resp = node_ask(c, json_pack("{s:s}", "op", "broker-events"), "events");
 	if (resp == NULL)
 		return 1;
 	if (c->json) {

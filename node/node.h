@@ -27,6 +27,8 @@ int node_cmd_status(irn_cli *c, int argc, char **argv);
 int node_cmd_events(irn_cli *c, int argc, char **argv);
 int node_cmd_ledger_audit(irn_cli *c, int argc, char **argv);
 /* The full id of the one row a unique hex prefix (>= 6 digits) names; see commands.c. */
+/* Ask the daemon (req consumed); NULL after printing why it failed. */
+json_t *node_ask(irn_cli *c, json_t *req, const char *cmd);
 /* JSON for scripts on stdout, indented. */
 void print_json(json_t *o);
 int node_find_by_prefix(irn_cli *c, const char *sql, const char *prefix, char out[33]);
