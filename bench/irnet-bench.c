@@ -28,6 +28,7 @@
 #include "wire.h"
 #include "merkle.h"
 #include "irnet.pb-c.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -475,39 +476,6 @@ kill_live(void)
 	}
 }
 
-/* utime + stime of a process, in seconds (-1 if gone). */
-static double
-proc_cpu(pid_t pid)
-{
-	char p[64], buf[2048];
-	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-	int fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *s = strrchr(buf, ')');
-	if (!s)
-		return -1;
-	/* after ")": field 3 is state; utime is field 14, stime 15 */
-	unsigned long long ut = 0, st = 0;
-	int field = 2;
-	for (char *t = s + 1; *t && field < 15;) {
-		while (*t == ' ')
-			t++;
-		field++;
-		if (field == 14)
-			ut = strtoull(t, NULL, 10);
-		if (field == 15)
-			st = strtoull(t, NULL, 10);
-		while (*t && *t != ' ')
-			t++;
-	}
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static void
 perf_start(broker_proc *b, const char *phase)
@@ -1754,23 +1722,6 @@ parse_ns(const char *s)
 
 /* ------------------------------------------------------------------ scale: many idle members */
 
-/* Resident memory of a process, in KiB (-1 if gone). */
-static long
-proc_rss_kib(pid_t pid)
-{
-	char p[64], buf[4096];
-	snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-	int fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *s = strstr(buf, "VmRSS:");
-	return s ? strtol(s + 6, NULL, 10) : -1;
-}
 
 static void
 send_hb(conn *c)

@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <nats/nats.h>
+#include "proc.h"
 
 typedef struct sender {
 	natsConnection *nc;
@@ -70,35 +71,6 @@ die(const char *m)
 	exit(1);
 }
 
-static double
-proc_cpu(pid_t pid)
-{
-	char p[64], buf[2048];
-	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-	int fd = open(p, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *s = strrchr(buf, ')');
-	unsigned long long ut = 0, st = 0;
-	int field = 2;
-	for (char *t = s ? s + 1 : buf; *t && field < 15;) {
-		while (*t == ' ')
-			t++;
-		field++;
-		if (field == 14)
-			ut = strtoull(t, NULL, 10);
-		if (field == 15)
-			st = strtoull(t, NULL, 10);
-		while (*t && *t != ' ')
-			t++;
-	}
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
 
 static int
 free_port(void)
