@@ -172,7 +172,9 @@ typedef struct isess {
 
 typedef struct io {
 	shared *sh;
-	void *router, *zap, *mon, *to_verify, *to_commit, *from_commit, *from_verify;
+	void *router, *zap, *mon, *to_commit, *from_commit, *from_verify;
+	void *to_verify[VERIFY_MAX];
+	uint64_t next_vseq;     /* order number of the next job for the verify threads */
 	isess *sessions;
 	hmap by_member;         /* member id -> isess */
 	hmap by_fd;             /* TCP descriptor -> isess */
@@ -720,7 +722,36 @@ fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 	}
 }
 
-/* Hand submissions to the verify thread, one per member in turn, while the
+/* Give a job to verify thread `to` (a submission: to the one with the fewest
+ * waiting), numbered so that the commit thread takes it back in this order.
+ * A job that cannot be passed on is dropped before it is numbered (the
+ * member resends). */
+static void
+verify_send(io *x, job *j, unsigned to)
+{
+	if (j == NULL)
+		return;
+	unsigned best = to < x->sh->n_verify ? to : 0;
+	for (unsigned t = 1; j->type == J_SUBMIT && t < x->sh->n_verify; t++)
+		if (atomic_load(&x->sh->vqueued[t]) < atomic_load(&x->sh->vqueued[best]))
+			best = t;
+	j->vseq = x->next_vseq;
+	bool sub = j->type == J_SUBMIT;
+	if (sub) {
+		atomic_fetch_add(&x->sh->pipeline, 1);
+		atomic_fetch_add(&x->sh->vqueued[best], 1);
+	}
+	if (job_send(x->to_verify[best], j) != 0) {
+		if (sub) {
+			atomic_fetch_sub(&x->sh->vqueued[best], 1);
+			atomic_fetch_sub(&x->sh->pipeline, 1);
+		}
+		return;
+	}
+	x->next_vseq++;
+}
+
+/* Hand submissions to the verify threads, one per member in turn, while the
  * pipeline has room. */
 static void
 fq_feed(io *x)
@@ -748,9 +779,7 @@ fq_feed(io *x)
 		} else {
 			s->in_rr = false;
 		}
-		atomic_fetch_add(&x->sh->pipeline, 1);
-		if (job_send(x->to_verify, j) != 0)
-			atomic_fetch_sub(&x->sh->pipeline, 1);
+		verify_send(x, j, 0);
 	}
 }
 
@@ -905,17 +934,59 @@ start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 	return pthread_create(t, NULL, fn, arg) == 0 ? t : NULL;
 }
 
+/* An inproc socket with no high-water mark: jobs are small and their
+ * producers are throttled upstream. */
+static void *
+inproc_socket(void *ctx, int type)
+{
+	void *s = zmq_socket(ctx, type);
+	int hwm = 0;
+	if (s) {
+		zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+		zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	}
+	return s;
+}
+
 static int
 pair(void *ctx, const char *ep, void **bound, void **connected)
 {
-	*bound = zmq_socket(ctx, ZMQ_PAIR);
-	*connected = zmq_socket(ctx, ZMQ_PAIR);
-	int hwm = 0; /* unbounded: jobs are small and the producer is throttled upstream */
-	zmq_setsockopt(*bound, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(*bound, ZMQ_RCVHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(*connected, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(*connected, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	*bound = inproc_socket(ctx, ZMQ_PAIR);
+	*connected = inproc_socket(ctx, ZMQ_PAIR);
 	return zmq_bind(*bound, ep) == 0 && zmq_connect(*connected, ep) == 0 ? 0 : -1;
+}
+
+/* How many verify threads: the config's verify_threads, or one per online CPU. */
+static unsigned
+verify_count(const irn_home *h)
+{
+	long n = h->cfg.verify_threads > 0 ? h->cfg.verify_threads : sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > VERIFY_MAX ? VERIFY_MAX : (unsigned)n;
+}
+
+/* The verify threads' sockets: a PAIR from io to each, and PUSH sockets from
+ * each to the commit thread's and io's PULL (checked jobs and credits). */
+static int
+verify_sockets(shared *sh, io *x, verify_ctx *vx, commit_ctx *cx)
+{
+	cx->from_verify = inproc_socket(sh->ctx, ZMQ_PULL);
+	x->from_verify = inproc_socket(sh->ctx, ZMQ_PULL);
+	if (zmq_bind(cx->from_verify, "inproc://irn-checked") != 0 ||
+	    zmq_bind(x->from_verify, "inproc://irn-credit") != 0)
+		return -1;
+	for (unsigned t = 0; t < sh->n_verify; t++) {
+		char ep[64];
+		snprintf(ep, sizeof ep, "inproc://irn-verify-%u", t);
+		vx[t].sh = sh;
+		vx[t].no = t;
+		vx[t].out = inproc_socket(sh->ctx, ZMQ_PUSH);
+		vx[t].credit = inproc_socket(sh->ctx, ZMQ_PUSH);
+		if (pair(sh->ctx, ep, &vx[t].in, &x->to_verify[t]) ||
+		    zmq_connect(vx[t].out, "inproc://irn-checked") != 0 ||
+		    zmq_connect(vx[t].credit, "inproc://irn-credit") != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -942,14 +1013,13 @@ broker_run(irn_home *h, const broker_opts *o)
 	pthread_rwlock_init(&sh.roster_lock, NULL);
 	sh.ctx = zmq_ctx_new();
 	io x = { .sh = &sh };
-	verify_ctx vx = { .sh = &sh };
+	verify_ctx vx[VERIFY_MAX] = { 0 };
 	commit_ctx cx = { .sh = &sh };
 	void *cx_from_io;
-	if (pair(sh.ctx, "inproc://irn-verify", &vx.in, &x.to_verify) ||
-	    pair(sh.ctx, "inproc://irn-checked", &cx.from_verify, &vx.out) ||
+	sh.n_verify = verify_count(h);
+	if (verify_sockets(&sh, &x, vx, &cx) ||
 	    pair(sh.ctx, "inproc://irn-control", &cx_from_io, &x.to_commit) ||
-	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io) ||
-	    pair(sh.ctx, "inproc://irn-credit", &x.from_verify, &vx.credit)) {
+	    pair(sh.ctx, "inproc://irn-out", &x.from_commit, &cx.to_io)) {
 		log_error("inproc: %s", zmq_strerror(errno));
 		return 1;
 	}
@@ -991,8 +1061,13 @@ broker_run(irn_home *h, const broker_opts *o)
 		log_error(_("cannot listen on %s: %s"), listen, zmq_strerror(errno));
 		return 1;
 	}
-	pthread_t vt, ct;
-	if (!start_thread(&vt, verify_main, &vx) || !start_thread(&ct, commit_main, &cx)) {
+	pthread_t vt[VERIFY_MAX], ct;
+	for (unsigned t = 0; t < sh.n_verify; t++)
+		if (!start_thread(&vt[t], verify_main, &vx[t])) {
+			log_error("cannot start threads");
+			return 1;
+		}
+	if (!start_thread(&ct, commit_main, &cx)) {
 		log_error("cannot start threads");
 		return 1;
 	}
@@ -1001,9 +1076,10 @@ broker_run(irn_home *h, const broker_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	uint64_t head;
 	irn_ledger_head(h->ledger, &head, NULL);
-	log_info("broker %s listening on %s (network %s, roster %llu, ledger head %llu)",
+	log_info("broker %s listening on %s (network %s, roster %llu, ledger head %llu, "
+		 "%u verify threads)",
 		 h->cfg.id, listen, h->cfg.network, (unsigned long long)h->roster->version,
-		 (unsigned long long)head);
+		 (unsigned long long)head, sh.n_verify);
 	fprintf(stdout, "READY %s\n", listen);
 	fflush(stdout);
 	x.roster_seen = h->roster->version;
@@ -1040,7 +1116,8 @@ broker_run(irn_home *h, const broker_opts *o)
 		}
 		if (stop_flag) {
 			stopping = true;
-			job_send(x.to_verify, job_new(J_STOP, "", 0));
+			for (unsigned t = 0; t < sh.n_verify; t++) /* the commit thread waits for all */
+				verify_send(&x, job_new(J_STOP, "", 0), t);
 			continue;
 		}
 		sweep_revoked(&x);
@@ -1071,7 +1148,8 @@ broker_run(irn_home *h, const broker_opts *o)
 			}
 		fq_feed(&x);
 	}
-	pthread_join(vt, NULL);
+	for (unsigned t = 0; t < sh.n_verify; t++)
+		pthread_join(vt[t], NULL);
 	pthread_join(ct, NULL);
 	/* Free anything still queued between the threads. */
 	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)
@@ -1092,10 +1170,16 @@ broker_run(irn_home *h, const broker_opts *o)
 	hmap_free(&x.by_fd);
 	tpk_clear(&x);
 	zmq_socket_monitor(x.router, NULL, 0);
-	void *socks[] = { x.router, x.zap, x.mon, x.to_verify, x.to_commit, x.from_commit, vx.in,
-			  vx.out, cx.from_verify, cx_from_io, cx.to_io, x.from_verify, vx.credit };
+	void *socks[] = { x.router, x.zap, x.mon, x.to_commit, x.from_commit,
+			  cx.from_verify, cx_from_io, cx.to_io, x.from_verify };
 	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
 		zmq_close(socks[i]);
+	for (unsigned t = 0; t < sh.n_verify; t++) {
+		zmq_close(x.to_verify[t]);
+		zmq_close(vx[t].in);
+		zmq_close(vx[t].out);
+		zmq_close(vx[t].credit);
+	}
 	zmq_ctx_term(sh.ctx);
 	pthread_rwlock_destroy(&sh.roster_lock);
 	return 0;

@@ -124,6 +124,11 @@ typedef struct committer {
 	size_t n_acks, cap_acks;
 	int64_t acks_written_ms;
 	uint64_t sql_scans;     /* catch-up reads from SQL (diagnostics) */
+	/* jobs from the verify threads, put back into io's order (vseq) */
+	job **ro;               /* ring: job with vseq v at ro[v % ro_cap] */
+	size_t ro_cap, ro_n;
+	uint64_t ro_next;       /* vseq to handle next */
+	unsigned stops;         /* J_STOPs seen (one per verify thread) */
 } committer;
 
 static csess *
@@ -1460,6 +1465,64 @@ acks_due(committer *c, bool force)
 		write_acks(c);
 }
 
+/* ---- the verify threads' jobs, back in order ---- */
+
+static bool
+ro_put(committer *c, job *j)
+{
+	if (j->vseq < c->ro_next) { /* cannot happen: io numbers each job once */
+		log_error("verify job %llu arrived twice", (unsigned long long)j->vseq);
+		job_free(j);
+		return true;
+	}
+	if (j->vseq - c->ro_next >= c->ro_cap) {
+		size_t nc = c->ro_cap ? c->ro_cap : 256;
+		while (j->vseq - c->ro_next >= nc)
+			nc *= 2;
+		job **n = calloc(nc, sizeof *n);
+		if (n == NULL)
+			return false;
+		for (size_t i = 0; i < c->ro_cap; i++)
+			if (c->ro[i])
+				n[c->ro[i]->vseq % nc] = c->ro[i];
+		free(c->ro);
+		c->ro = n;
+		c->ro_cap = nc;
+	}
+	c->ro[j->vseq % c->ro_cap] = j;
+	c->ro_n++;
+	return true;
+}
+
+/* The next job in io's order, if it has arrived; NULL otherwise. */
+static job *
+ro_take(committer *c)
+{
+	for (;;) {
+		if (c->ro_n && c->ro[c->ro_next % c->ro_cap]) {
+			job **slot = &c->ro[c->ro_next % c->ro_cap];
+			job *j = *slot;
+			*slot = NULL;
+			c->ro_n--;
+			c->ro_next++;
+			return j;
+		}
+		job *j = job_recv(c->cx->from_verify, ZMQ_DONTWAIT);
+		if (j == NULL)
+			return NULL;
+		if (!ro_put(c, j)) { /* out of memory: take it as it comes */
+			log_error(_("out of memory"));
+			return j;
+		}
+	}
+}
+
+static bool
+ro_ready(const committer *c)
+{
+	return c->ro_n && c->ro[c->ro_next % c->ro_cap];
+}
+
 void *
 commit_main(void *arg)
 {
@@ -1481,7 +1544,7 @@ commit_main(void *arg)
 	while (!stop) {
 		zmq_pollitem_t items[] = { { cx->from_verify, 0, ZMQ_POLLIN, 0 },
 					   { cx->from_io, 0, ZMQ_POLLIN, 0 } };
-		if (zmq_poll(items, 2, 200) < 0) {
+		if (zmq_poll(items, 2, ro_ready(&c) ? 0 : 200) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			break;
@@ -1490,10 +1553,12 @@ commit_main(void *arg)
 		for (int i = 0; i < batch_max && !stop; i++) {
 			job *j = job_recv(cx->from_io, ZMQ_DONTWAIT);
 			if (j == NULL)
-				j = job_recv(cx->from_verify, ZMQ_DONTWAIT);
+				j = ro_take(&c);
 			if (j == NULL)
 				break;
-			stop = handle(&c, j);
+			/* each verify thread passes a J_STOP on: the last one ends it */
+			if (handle(&c, j) && ++c.stops >= c.sh->n_verify)
+				stop = true;
 		}
 		acks_due(&c, stop);
 		flush(&c);
@@ -1533,6 +1598,10 @@ commit_main(void *arg)
 	hmap_free(&c.by_key);
 	for (unsigned b = 0; b < N_ROLE_BITS; b++)
 		free(c.by_role[b]);
+	for (size_t i = 0; i < c.ro_cap; i++)
+		if (c.ro[i])
+			job_free(c.ro[i]);
+	free(c.ro);
 	free(c.dirty);
 	free(c.acks);
 	free(c.out);

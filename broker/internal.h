@@ -2,7 +2,8 @@
  *
  *   io thread (main)     ZAP, ROUTER socket, sessions, presence, framing,
  *                        error rate limits; the only thread touching ROUTER
- *   verify thread        irn_envelope_check: every signature check
+ *   verify threads       irn_envelope_check: every signature check, on as
+ *                        many threads as verify_threads says (one per CPU)
  *   commit thread        the ledger: duplicates, sequences, group commit,
  *                        receipts, delivery cursors, delivery status
  *
@@ -11,7 +12,11 @@
  * Submissions wait in the io thread, in one bounded queue per member, and
  * are handed to the verify thread round-robin over the members, at most
  * PIPELINE_MAX waiting there: one member's backlog never sits in front of
- * the others'. The verify thread wakes io (J_CREDIT) when half are done.
+ * the others'. The verify threads wake io (J_CREDIT) when half are done.
+ * io numbers every job it hands over (vseq) and gives it to the least
+ * loaded verify thread; the commit thread takes them back strictly in that
+ * order (a reorder ring), so the commit order is the io thread's order
+ * whatever the number of verify threads.
  *   io --hello/ack/query/session-end--> commit
  *
  * Messages are heap-allocated `job`s whose pointers travel over inproc PAIR
@@ -39,7 +44,8 @@ typedef enum {
 	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
 } job_type;
 
-#define PIPELINE_MAX 64               /* submissions handed to the verify thread */
+#define PIPELINE_MAX 64               /* submissions handed to the verify threads */
+#define VERIFY_MAX 8                  /* verify threads at most */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
 #define FQ_TOTAL_MAX 32768            /* waiting in all */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
@@ -49,6 +55,7 @@ typedef struct job {
 	char member[IRN_MAX_ID + 1];
 	uint64_t gen;              /* session generation the job belongs to */
 	int64_t at_ms;             /* when io received it */
+	uint64_t vseq;             /* J_SUBMIT/J_STOP: order handed to the verify threads */
 	uint8_t *bytes;            /* J_SUBMIT: envelope; J_OUT: packed Packet */
 	size_t len;
 	irn_msg *msg;              /* J_SUBMIT after verify: the checked message */
@@ -68,6 +75,8 @@ typedef struct shared {
 	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet
 				       * checked (io's fair queue feeds at most
 				       * PIPELINE_MAX) */
+	unsigned n_verify;            /* verify threads running */
+	_Atomic unsigned vqueued[VERIFY_MAX]; /* jobs waiting at each verify thread */
 } shared;
 
 job *job_new(job_type t, const char *member, uint64_t gen);
@@ -81,8 +90,9 @@ void *commit_main(void *arg);
 
 typedef struct verify_ctx {
 	shared *sh;
-	void *in, *out;
-	void *credit;           /* to io: J_CREDIT */
+	unsigned no;            /* which verify thread (index of vqueued) */
+	void *in, *out;         /* in: PAIR from io; out: PUSH to commit */
+	void *credit;           /* PUSH to io: J_CREDIT */
 } verify_ctx;
 
 typedef struct commit_ctx {

@@ -1,5 +1,7 @@
-/* verify.c - the verify thread: every Ed25519 check happens here, off the
- * socket loop. Jobs come in and leave in order, so per-member order holds. */
+/* verify.c - a verify thread: every Ed25519 check happens here, off the
+ * socket loop. There may be several; each takes its jobs in order and hands
+ * them on in order, and the commit thread puts them back into the io
+ * thread's order by their vseq (commit.c, reorder ring). */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -23,6 +25,7 @@ verify_main(void *arg)
 			/* j->msg->signer points into the roster: never used past here */
 			if (j->msg)
 				j->msg->signer = NULL;
+			atomic_fetch_sub(&v->sh->vqueued[v->no], 1);
 			if (atomic_fetch_sub(&v->sh->pipeline, 1) == PIPELINE_MAX / 2)
 				job_send(v->credit, job_new(J_CREDIT, "", 0));
 		}

@@ -89,6 +89,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 		c->member_rate = atoi(value);
 		return c->member_rate >= 1 && c->member_rate <= 1000000;
 	}
+	if (strcmp(name, "verify_threads") == 0) {
+		c->verify_threads = atoi(value);
+		return c->verify_threads >= 0 && c->verify_threads <= 8;
+	}
 	if (strcmp(name, "error_rate") == 0) {
 		c->error_rate = atoi(value);
 		return c->error_rate >= 1 && c->error_rate <= 100000;
