@@ -50,6 +50,7 @@ irn_roster_free(irn_roster **rp)
 		free(r->members[i].endpoint);
 	}
 	free(r->members);
+	free(r->by_key);
 	free(r->bytes);
 	free(r);
 	*rp = NULL;
@@ -111,6 +112,9 @@ fill_member(irn_member *m, const Irnet__Member *pm)
 }
 
 /* Decode body into a roster; verification is the caller's job. */
+static irn_err keys_unique(const irn_roster *r);
+static irn_err index_keys(irn_roster *r);
+
 static irn_err
 roster_from_body(const uint8_t *body, size_t blen, irn_roster **out)
 {
@@ -154,19 +158,99 @@ roster_from_body(const uint8_t *body, size_t blen, irn_roster **out)
 		if (strcmp(r->members[i].id, r->members[i + 1].id) == 0)
 			e = IRN_ERR_INVALID; /* duplicate member id */
 	/* Keys must be unique: a key names exactly one member. */
-	for (size_t i = 0; i < r->n_members && e == IRN_OK; i++)
-		for (size_t j = i + 1; j < r->n_members; j++)
-			if (!memcmp(r->members[i].sign_pk, r->members[j].sign_pk, IRN_PK_LEN) ||
-			    !memcmp(r->members[i].transport_pk, r->members[j].transport_pk, IRN_PK_LEN)) {
-				e = IRN_ERR_INVALID;
-				break;
-			}
+	if (e == IRN_OK)
+		e = keys_unique(r);
+	if (e == IRN_OK)
+		e = index_keys(r);
 out:
 	irnet__roster_body__free_unpacked(rb, NULL);
 	if (e != IRN_OK)
 		irn_roster_free(&r);
 	*out = r;
 	return e;
+}
+
+static int
+pk_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, IRN_PK_LEN);
+}
+
+/* No two members share a signing key or a transport key (sorted, then
+ * neighbours compared: O(n log n) for a roster of thousands). */
+static irn_err
+keys_unique(const irn_roster *r)
+{
+	size_t n = r->n_members;
+	uint8_t (*k)[IRN_PK_LEN] = malloc((n ? n : 1) * IRN_PK_LEN);
+	if (k == NULL)
+		return IRN_ERR_NOMEM;
+	irn_err e = IRN_OK;
+	for (int pass = 0; pass < 2 && e == IRN_OK; pass++) {
+		for (size_t i = 0; i < n; i++)
+			memcpy(k[i], pass ? r->members[i].transport_pk : r->members[i].sign_pk, IRN_PK_LEN);
+		qsort(k, n, IRN_PK_LEN, pk_cmp);
+		for (size_t i = 0; i + 1 < n; i++)
+			if (memcmp(k[i], k[i + 1], IRN_PK_LEN) == 0)
+				e = IRN_ERR_INVALID;
+	}
+	free(k);
+	return e;
+}
+
+static int
+keyref_cmp(const void *a, const void *b)
+{
+	const irn_keyref *x = a, *y = b;
+	int c = memcmp(x->key_id, y->key_id, IRN_KEYID_LEN);
+	if (c)
+		return c;
+	if (x->member != y->member)
+		return x->member < y->member ? -1 : 1;
+	return (x->prev > y->prev) - (x->prev < y->prev);
+}
+
+/* The key id index: lookups find what a scan of members in id order, each
+ * member's current key before its previous ones, would find first. */
+static irn_err
+index_keys(irn_roster *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_members; i++)
+		n += 1 + r->members[i].n_prev;
+	r->by_key = malloc((n ? n : 1) * sizeof *r->by_key);
+	if (r->by_key == NULL)
+		return IRN_ERR_NOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_members; i++) {
+		const irn_member *m = &r->members[i];
+		memcpy(r->by_key[k].key_id, m->key_id, IRN_KEYID_LEN);
+		r->by_key[k].member = (uint32_t)i;
+		r->by_key[k++].prev = -1;
+		for (size_t p = 0; p < m->n_prev; p++) {
+			memcpy(r->by_key[k].key_id, m->prev[p].key_id, IRN_KEYID_LEN);
+			r->by_key[k].member = (uint32_t)i;
+			r->by_key[k++].prev = (int32_t)p;
+		}
+	}
+	qsort(r->by_key, n, sizeof *r->by_key, keyref_cmp);
+	r->n_keys = n;
+	return IRN_OK;
+}
+
+/* The first entry of the index with this key id (n_keys if none). */
+static size_t
+first_key(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN])
+{
+	size_t lo = 0, hi = r->n_keys;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(r->by_key[mid].key_id, kid, IRN_KEYID_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static irn_err
@@ -302,6 +386,13 @@ irn_roster_find(const irn_roster *r, const char *id)
 const irn_member *
 irn_roster_find_key_id(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN])
 {
+	if (r && r->by_key) { /* current keys only */
+		for (size_t i = first_key(r, kid);
+		     i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++)
+			if (r->by_key[i].prev < 0)
+				return &r->members[r->by_key[i].member];
+		return NULL;
+	}
 	for (size_t i = 0; r && i < r->n_members; i++)
 		if (memcmp(r->members[i].key_id, kid, IRN_KEYID_LEN) == 0)
 			return &r->members[i];
@@ -327,6 +418,22 @@ const irn_member *
 irn_roster_find_signer(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN], int64_t at_ms,
 		       const uint8_t **pk)
 {
+	if (r && r->by_key) {
+		for (size_t i = first_key(r, kid);
+		     i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++) {
+			const irn_keyref *x = &r->by_key[i];
+			const irn_member *m = &r->members[x->member];
+			if (x->prev < 0) {
+				*pk = m->sign_pk;
+				return m;
+			}
+			if (at_ms < m->prev[x->prev].until_ms) {
+				*pk = m->prev[x->prev].sign_pk;
+				return m;
+			}
+		}
+		return NULL;
+	}
 	for (size_t i = 0; r && i < r->n_members; i++) {
 		const irn_member *m = &r->members[i];
 		if (memcmp(m->key_id, kid, IRN_KEYID_LEN) == 0) {

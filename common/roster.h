@@ -30,6 +30,14 @@ typedef struct irn_member {
 	irn_prev_keys prev[IRN_MAX_PREVIOUS_KEYS]; /* rotated out, valid until */
 } irn_member;
 
+/* One signing key of the roster (a member's current key or a rotated-out
+ * one), for lookups by key id in O(log n). */
+typedef struct irn_keyref {
+	uint8_t key_id[IRN_KEYID_LEN];
+	uint32_t member;  /* index in members */
+	int32_t prev;     /* -1: the current key; else index in members[member].prev */
+} irn_keyref;
+
 typedef struct irn_roster {
 	char network[IRN_MAX_NETWORK + 1];
 	uint64_t version;
@@ -40,6 +48,8 @@ typedef struct irn_roster {
 	uint8_t *bytes;       /* exact SignedRoster bytes */
 	size_t len;
 	uint8_t hash[IRN_HASH_LEN]; /* BLAKE2b-256 of bytes */
+	irn_keyref *by_key;   /* every signing key, sorted by (key id, member, prev) */
+	size_t n_keys;
 } irn_roster;
 
 /*

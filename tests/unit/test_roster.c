@@ -129,6 +129,60 @@ test_valid(void **state)
 	free(buf);
 }
 
+/* Lookups by key id go through a sorted index: with hundreds of members each
+ * one is found by its key, an unknown key finds nobody, and a signing or
+ * transport key shared by two members far apart in id order is refused. */
+static void
+test_many_members(void **state)
+{
+	fx *f = *state;
+	enum { N = 300 };
+	irn_keys **k = calloc(N, sizeof *k);
+	th_member *m = calloc(N, sizeof *m);
+	char (*ids)[32] = calloc(N, 32);
+	assert_true(k && m && ids);
+	for (int i = 0; i < N; i++) {
+		k[i] = th_keys();
+		snprintf(ids[i], 32, "kontum/m%03d", (i * 7) % N); /* not in id order */
+		m[i] = (th_member){ .id = ids[i], .keys = k[i], .roles = { IRNET__ROLE__ROLE_OPERATOR } };
+	}
+	th_roster_spec s = { .signer = f->a, .members = m, .n_members = N };
+	size_t len;
+	uint8_t *buf = th_roster(&s, &len);
+	irn_roster *r = th_roster_parse_ok(buf, len, f->a->sign_pk, NULL);
+	assert_int_equal(r->n_keys, N);
+	int64_t now = irn_now_ms();
+	for (int i = 0; i < N; i++) {
+		uint8_t kid[IRN_KEYID_LEN];
+		irn_key_id(kid, k[i]->sign_pk);
+		const irn_member *want = irn_roster_find(r, ids[i]);
+		assert_non_null(want);
+		assert_ptr_equal(irn_roster_find_key_id(r, kid), want);
+		const uint8_t *pk = NULL;
+		assert_ptr_equal(irn_roster_find_signer(r, kid, now, &pk), want);
+		assert_memory_equal(pk, k[i]->sign_pk, IRN_PK_LEN);
+	}
+	uint8_t kid[IRN_KEYID_LEN];
+	const uint8_t *pk = NULL;
+	irn_key_id(kid, f->op->sign_pk); /* not a member here */
+	assert_null(irn_roster_find_key_id(r, kid));
+	assert_null(irn_roster_find_signer(r, kid, now, &pk));
+	irn_roster_free(&r);
+	free(buf);
+	/* the last member takes the first one's keys: refused */
+	m[N - 1].keys = k[0];
+	buf = th_roster(&s, &len);
+	uint8_t np[IRN_PK_LEN];
+	assert_int_equal(irn_roster_parse(buf, len, f->a->sign_pk, TH_NET, now, &r, np), IRN_ERR_INVALID);
+	assert_null(r);
+	free(buf);
+	for (int i = 0; i < N; i++)
+		irn_keys_free(&k[i]);
+	free(k);
+	free(m);
+	free(ids);
+}
+
 static void
 test_bad_signature(void **state)
 {
@@ -633,6 +687,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_pin_and_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
