@@ -20,10 +20,12 @@
  * bounded in time; the broker is stopped at the end (and on SIGINT/SIGTERM,
  * and by PR_SET_PDEATHSIG if the bench dies).
  */
+#define _GNU_SOURCE /* ppoll */
 #include "crypto.h"
 #include "envelope.h"
 #include "home.h"
 #include "keys.h"
+#include "ledger.h"
 #include "roster.h"
 #include "wire.h"
 #include "merkle.h"
@@ -34,6 +36,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +231,7 @@ free_port(void)
 /* ------------------------------------------------------------------ results */
 
 typedef struct row {
-	char sect[8], what[96], value[96], ratio[48], target[64], verdict[24];
+	char sect[8], what[160], value[160], ratio[48], target[64], verdict[24];
 } row;
 static row rows[64];
 static int n_rows;
@@ -634,6 +639,7 @@ typedef struct msg {
 	uint8_t *pkt;      /* packed Packet{submit} */
 	size_t len;
 	uint8_t id[IRN_MSGID_LEN];
+	uint64_t seq;      /* the sender's sequence number */
 	double t_sched, t_sent, t_done, t_deliv;
 	int status;        /* 0 unsent, 1 sent, 2 receipt, 3 error */
 } msg;
@@ -641,35 +647,45 @@ typedef struct msg {
 #define TEXT_FMT \
 	"Báo cáo tiến độ #%llu của %s: đã cô lập máy chủ bị nhiễm, đang khôi phục dữ liệu."
 
-/* Sign count envelopes from m (note to role:coordinator). */
+/* Sign m's next message (a note to role:coordinator) into out->pkt; the
+ * envelope itself is returned in *env (the caller frees it). */
+static void
+sign_msg(member *m, msg *out, uint8_t **env, size_t *el)
+{
+	Irnet__Header h;
+	uint8_t id[IRN_MSGID_LEN];
+	uint32_t to[1] = { IRNET__ROLE__ROLE_COORDINATOR };
+	uint64_t seq = m->next_seq++;
+	irn_header_fill(&h, id, m->id, IRNET__KIND__KIND_NOTE, seq, true);
+	h.to_roles = to;
+	h.n_to_roles = 1;
+	char text[256];
+	int tl = snprintf(text, sizeof text, TEXT_FMT, (unsigned long long)seq, m->id);
+	*env = NULL;
+	*el = 0;
+	if (irn_envelope_build(m->k, NET, &h, (const uint8_t *)text, (size_t)tl, env, el) != IRN_OK)
+		die("irn_envelope_build");
+	Irnet__Packet p = IRNET__PACKET__INIT;
+	p.p_case = IRNET__PACKET__P_SUBMIT;
+	p.submit = (ProtobufCBinaryData){ *el, *env };
+	out->len = irnet__packet__get_packed_size(&p);
+	out->pkt = malloc(out->len);
+	if (!out->pkt)
+		die("out of memory");
+	irnet__packet__pack(&p, out->pkt);
+	memcpy(out->id, id, IRN_MSGID_LEN);
+	out->seq = seq;
+}
+
+/* Sign count envelopes from m, before any clock starts. */
 static void
 build_msgs(member *m, msg *out, int count)
 {
 	for (int i = 0; i < count; i++) {
-		Irnet__Header h;
-		uint8_t id[IRN_MSGID_LEN];
-		uint32_t to[1] = { IRNET__ROLE__ROLE_COORDINATOR };
-		uint64_t seq = m->next_seq++;
-		irn_header_fill(&h, id, m->id, IRNET__KIND__KIND_NOTE, seq, true);
-		h.to_roles = to;
-		h.n_to_roles = 1;
-		char text[256];
-		int tl = snprintf(text, sizeof text, TEXT_FMT, (unsigned long long)seq, m->id);
-		uint8_t *env = NULL;
-		size_t el = 0;
-		if (irn_envelope_build(m->k, NET, &h, (const uint8_t *)text, (size_t)tl, &env, &el) !=
-		    IRN_OK)
-			die("irn_envelope_build");
-		Irnet__Packet p = IRNET__PACKET__INIT;
-		p.p_case = IRNET__PACKET__P_SUBMIT;
-		p.submit = (ProtobufCBinaryData){ el, env };
+		uint8_t *env;
+		size_t el;
 		memset(&out[i], 0, sizeof out[i]);
-		out[i].len = irnet__packet__get_packed_size(&p);
-		out[i].pkt = malloc(out[i].len);
-		if (!out[i].pkt)
-			die("out of memory");
-		irnet__packet__pack(&p, out[i].pkt);
-		memcpy(out[i].id, id, IRN_MSGID_LEN);
+		sign_msg(m, &out[i], &env, &el);
 		free(env);
 	}
 }
@@ -700,7 +716,16 @@ typedef struct conn {
 	/* receiver */
 	uint64_t last_index, delivered, gaps, refused, verify_fail;
 	double t_last;
-	void *e2e_sender; /* conn of the sender whose messages it receives */
+	msg *dmsgs;        /* the sender's messages (t_deliv by sequence), or NULL */
+	int dn;
+	uint64_t dseq0;    /* sequence of dmsgs[0] */
+	_Atomic uint64_t progress; /* delivered + refused, for another thread */
+	/* node-like ends (end to end): the sender signs at send time and both
+	 * keep a ledger, one fsynced transaction per burst, as irnet-node does */
+	irn_ledger *ledger;
+	bool in_tx;
+	int *burst, n_burst; /* receiver: dmsgs stored in the open transaction */
+	uint64_t stored;
 } conn;
 
 typedef struct run {
@@ -878,16 +903,29 @@ handle_deliver(run *r, conn *c, const Irnet__Deliver *d, double t)
 	} else {
 		c->delivered++;
 		c->t_last = t;
-		conn *s = c->e2e_sender;
-		if (s) { /* latency of this delivery: one sender, so usually in order */
-			int k = (int)c->delivered - 1;
-			if (k < 0 || k >= s->n ||
-			    memcmp(s->msgs[k].id, m->h->message_id.data, IRN_MSGID_LEN) != 0)
-				for (k = 0; k < s->next; k++)
-					if (memcmp(s->msgs[k].id, m->h->message_id.data, IRN_MSGID_LEN) == 0)
-						break;
-			if (k >= 0 && k < s->n && s->msgs[k].t_deliv == 0)
-				s->msgs[k].t_deliv = t;
+		if (c->ledger) { /* keep it, as the node does: one transaction per burst */
+			if (!c->in_tx && irn_ledger_begin(c->ledger) != IRN_OK)
+				die("receiver ledger: cannot begin");
+			c->in_tx = true;
+			irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = nw,
+					  .roster_version = roster->version, .sender = m->h->sender,
+					  .message_id = m->h->message_id.data, .kind = m->h->kind,
+					  .sequence = m->h->sequence, .data = d->envelope.data,
+					  .len = d->envelope.len, .receipt = d->receipt.data,
+					  .rlen = d->receipt.len, .to_roles = IRN_ROLE_BIT(coord.role),
+					  .remote_index = d->ledger_index };
+			uint64_t idx;
+			if (irn_ledger_append(c->ledger, &ent, &idx) != IRN_OK)
+				die("receiver ledger: cannot append");
+			c->stored++;
+		}
+		uint64_t k = m->h->sequence - c->dseq0; /* latency of this one */
+		if (c->dmsgs && m->h->sequence >= c->dseq0 && k < (uint64_t)c->dn &&
+		    c->dmsgs[k].t_deliv == 0) {
+			if (c->ledger)
+				c->burst[c->n_burst++] = (int)k; /* delivered once committed */
+			else
+				c->dmsgs[k].t_deliv = t;
 		}
 	}
 	irn_msg_free(&m);
@@ -936,8 +974,19 @@ drain(run *r, int i)
 		}
 		irnet__packet__free_unpacked(p, NULL);
 	}
+	if (c->in_tx) { /* stored before acknowledged, like the node */
+		if (irn_ledger_commit(c->ledger) != IRN_OK)
+			die("receiver ledger: cannot commit");
+		c->in_tx = false;
+		double t = now_s();
+		for (int k = 0; k < c->n_burst; k++)
+			c->dmsgs[c->burst[k]].t_deliv = t;
+		c->n_burst = 0;
+		c->t_last = t;
+	}
 	if (delivered)
 		send_ack(c);
+	atomic_store(&c->progress, c->delivered + c->refused);
 }
 
 static int
@@ -950,6 +999,42 @@ poll_all(run *r, int timeout_ms)
 		if (r->items[i].revents & ZMQ_POLLIN)
 			drain(r, i);
 	return rc;
+}
+
+/* Wait at most timeout_s for input and read it, with microsecond precision
+ * (zmq_poll counts whole milliseconds: an open-loop schedule would send up
+ * to 1 ms late and the latency would include the bench's own lateness).
+ * ZMQ_FD signals only that the socket's state may have changed, so every
+ * socket's ZMQ_EVENTS is read before sleeping and after waking. */
+static void
+poll_all_precise(run *r, double timeout_s)
+{
+	struct pollfd pf[64];
+	int n = r->n < 64 ? r->n : 64;
+	bool ready = false;
+	for (int i = 0; i < n; i++) {
+		int ev = 0, fd = -1;
+		size_t l = sizeof ev, fl = sizeof fd;
+		zmq_getsockopt(r->c[i].s, ZMQ_EVENTS, &ev, &l);
+		if (ev & ZMQ_POLLIN) {
+			drain(r, i);
+			ready = true;
+		}
+		zmq_getsockopt(r->c[i].s, ZMQ_FD, &fd, &fl);
+		pf[i] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	}
+	if (ready || timeout_s <= 0)
+		return;
+	struct timespec ts = { (time_t)timeout_s, (long)((timeout_s - (double)(time_t)timeout_s) * 1e9) };
+	if (ppoll(pf, (nfds_t)n, &ts, NULL) <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		int ev = 0;
+		size_t l = sizeof ev;
+		zmq_getsockopt(r->c[i].s, ZMQ_EVENTS, &ev, &l);
+		if (ev & ZMQ_POLLIN)
+			drain(r, i);
+	}
 }
 
 static bool
@@ -982,6 +1067,37 @@ feed(run *r, conn *c, double t)
 			c->sent_total++;
 		}
 		return;
+	}
+	if (c->ledger) { /* node-like sender: sign and keep the burst, then send it */
+		int k0 = c->next, k1 = k0;
+		while (k1 < c->n && c->inflight + (k1 - k0) < c->window)
+			k1++;
+		if (k1 == k0)
+			return;
+		double ts = now_s();
+		if (irn_ledger_begin(c->ledger) != IRN_OK)
+			die("sender ledger: cannot begin");
+		for (int k = k0; k < k1; k++) {
+			uint8_t *env;
+			size_t el;
+			sign_msg(c->m, &c->msgs[k], &env, &el);
+			c->msgs[k].t_sched = ts;
+			irn_entry ent = { .type = IRN_ENTRY_MESSAGE, .accepted_ms = irn_now_ms(),
+					  .roster_version = roster->version, .sender = c->m->id,
+					  .message_id = c->msgs[k].id, .kind = IRNET__KIND__KIND_NOTE,
+					  .sequence = c->msgs[k].seq, .data = env, .len = el,
+					  .to_roles = IRN_ROLE_BIT(IRNET__ROLE__ROLE_COORDINATOR) };
+			uint64_t idx;
+			if (irn_ledger_append(c->ledger, &ent, &idx) != IRN_OK)
+				die("sender ledger: cannot append");
+			free(env);
+		}
+		if (irn_ledger_commit(c->ledger) != IRN_OK)
+			die("sender ledger: cannot commit");
+		c->stored += (uint64_t)(k1 - k0);
+		if (r->t_first_send == 0)
+			r->t_first_send = ts;
+		t = now_s();
 	}
 	while (c->next < c->n && c->inflight < c->window && c->msgs[c->next].t_sched <= t) {
 		msg *m = &c->msgs[c->next];
@@ -1332,39 +1448,97 @@ ingest(int N, bool hello, int total)
 
 /* ------------------------------------------------------------------ 3. end to end */
 
+/* The receiving side of an end-to-end run: its own thread, context and
+ * socket, as a separate node would be; the sending side stays in the main
+ * thread. */
+typedef struct e2e_rx {
+	run r;
+	int total;
+	_Atomic bool stop;
+	pthread_t t;
+} e2e_rx;
+
+static void *
+e2e_rx_main(void *arg)
+{
+	e2e_rx *x = arg;
+	conn *c = &x->r.c[0];
+	while (!atomic_load(&x->stop) && atomic_load(&c->progress) < (uint64_t)x->total)
+		poll_all(&x->r, 50);
+	return NULL;
+}
+
+static irn_ledger *
+e2e_ledger(const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", opt.dir, name);
+	unlink(p);
+	irn_ledger *l = NULL;
+	if (irn_ledger_open(p, false, &l) != IRN_OK)
+		die("cannot create %s", p);
+	return l;
+}
+
+/* nodes: node-like ends (the sender signs each burst when it sends it and
+ * keeps it in its ledger first; the receiver verifies, keeps each burst in its
+ * ledger, then acknowledges), as irnet-node does; otherwise the sender's
+ * envelopes are signed before the clock starts and the receiver only
+ * verifies: what the broker's forwarding alone can do. */
 static void
-e2e(void)
+e2e(bool nodes)
 {
 	int total = opt.e2e_total;
-	note("end to end: %d messages, W=%d: signing...", total, opt.window);
+	note("end to end (%s): %d messages, W=%d", nodes ? "node-like ends" : "forwarding", total,
+	     opt.window);
 	msg *v = calloc((size_t)total, sizeof *v);
 	member *sm = &ops[n_ops - 1];
 	seq_from(&home_b, sm);
-	build_msgs(sm, v, total);
+	uint64_t seq0 = sm->next_seq;
+	if (!nodes)
+		build_msgs(sm, v, total);
 	broker_proc b;
-	broker_start(&b, &home_b, "e2e", opt.member_rate);
+	broker_start(&b, &home_b, nodes ? "e2e-nodes" : "e2e", opt.member_rate);
+	static uint64_t rx_from; /* the second run starts where the first ended */
+	e2e_rx rx = { .total = total };
+	run_open(&rx.r, &home_b, 1);
+	conn_connect(&rx.r, 0, &coord, C_RECEIVER, true, rx_from);
+	conn *rc = &rx.r.c[0];
+	rc->last_index = rx_from;
+	rc->dmsgs = v;
+	rc->dn = total;
+	rc->dseq0 = seq0;
 	run r;
-	run_open(&r, &home_b, 2);
-	conn_connect(&r, 0, &coord, C_RECEIVER, true, 0);
-	conn_connect(&r, 1, sm, C_SENDER, true, 0);
-	r.c[1].msgs = v;
-	r.c[1].n = total;
-	r.c[1].window = opt.window;
-	r.c[0].e2e_sender = &r.c[1];
-	if (!wait_welcomes(&r, 30))
+	run_open(&r, &home_b, 1);
+	conn_connect(&r, 0, sm, C_SENDER, true, 0);
+	conn *sc = &r.c[0];
+	sc->msgs = v;
+	sc->n = total;
+	sc->window = opt.window;
+	if (nodes) {
+		rc->ledger = e2e_ledger("e2e-receiver.db");
+		rc->burst = calloc((size_t)total, sizeof *rc->burst);
+		sc->ledger = e2e_ledger("e2e-sender.db");
+		if (!rc->burst)
+			die("out of memory");
+	}
+	if (!wait_welcomes(&rx.r, 30) || !wait_welcomes(&r, 30))
 		die("end to end: not welcomed in 30 s");
+	if (pthread_create(&rx.t, NULL, e2e_rx_main, &rx) != 0)
+		die("pthread_create");
 	double cpu_b0 = broker_cpu(&b), cpu_s0 = self_cpu();
 	cpu_mark mk0, mk1;
 	cpu_mark_take(&mk0, cpu_b0);
 	double t0 = now_s(), last_progress = t0;
 	uint64_t prev = 0;
 	while (!stop_flag) {
-		feed(&r, &r.c[1], now_s());
-		poll_all(&r, 50);
-		if (r.c[0].delivered + r.c[0].refused >= (uint64_t)total)
+		feed(&r, sc, now_s());
+		poll_all(&r, 5);
+		uint64_t got = atomic_load(&rc->progress);
+		if (got >= (uint64_t)total)
 			break;
-		if (r.c[0].delivered != prev) {
-			prev = r.c[0].delivered;
+		if (got != prev) {
+			prev = got;
 			last_progress = now_s();
 		} else if (now_s() - last_progress > 10) {
 			note("end to end: no progress for 10 s at %llu/%d", (unsigned long long)prev, total);
@@ -1373,32 +1547,54 @@ e2e(void)
 		if (now_s() - t0 > 300)
 			break;
 	}
+	atomic_store(&rx.stop, true);
+	pthread_join(rx.t, NULL);
 	double cpu_b1 = broker_cpu(&b), cpu_s1 = self_cpu();
 	cpu_mark_take(&mk1, cpu_b1);
 	double stl, oth = others_cores(&mk0, &mk1, &stl);
-	conn *rc = &r.c[0], *sc = &r.c[1];
+	rx_from = rc->last_index;
 	double el = rc->t_last - r.t_first_send;
 	double rate = el > 0 ? (double)rc->delivered / el : 0;
 	double *lat = calloc((size_t)total, sizeof *lat);
 	size_t nl = 0;
 	for (int i = 0; i < total; i++)
 		if (v[i].t_deliv > 0)
-			lat[nl++] = (v[i].t_deliv - v[i].t_sent) * 1000;
+			lat[nl++] = (v[i].t_deliv - (nodes ? v[i].t_sched : v[i].t_sent)) * 1000;
 	qsort(lat, nl, sizeof *lat, cmp_double);
-	add_row("3", "end to end 1 sender → broker → 1 receiver (verifies, acks), W=%d", opt.window);
-	SETF(value, "%.0f msg/s delivered+verified (%llu in %.2f s)", rate,
-	     (unsigned long long)rc->delivered, el);
+	if (nodes)
+		add_row("3", "end to end, node-like: sign+ledger → broker → verify+ledger, W=%d", opt.window);
+	else
+		add_row("3", "end to end, forwarding: pre-signed → broker → verify, W=%d", opt.window);
+	SETF(value, "%.0f msg/s delivered+verified%s (%llu in %.2f s)", rate,
+	     nodes ? "+stored" : "", (unsigned long long)rc->delivered, el);
 	SETF(ratio, "%.2f", rate / verify_rate);
-	SETF(target, "≥ 0.50");
-	SETF(verdict, "%s", rate / verify_rate >= 0.5 && rc->refused == 0 ? "met" : "NOT met");
-	add_row("3", "  submit→delivered / receipts / refused, gaps / CPU s broker, bench / other load");
-	SETF(value, "p50 %.1f ms, p99 %.1f ms / %d / %llu, %llu / %.2f, %.2f / %.2f cores, steal %.2f",
+	bool ok = rc->refused == 0 && rc->gaps == 0 && (!nodes || (rc->stored == rc->delivered &&
+								     sc->stored == (uint64_t)total));
+	if (nodes) {
+		SETF(target, "≥ 0.50");
+		SETF(verdict, "%s", rate / verify_rate >= 0.5 && ok ? "met" : "NOT met");
+	} else {
+		SETF(verdict, "%s", ok ? "(forwarding only)" : "ERRORS");
+	}
+	add_row("3", "  send→%s p50, p99 / receipts / refused, gaps%s / CPU s broker, bench / other load",
+		nodes ? "stored at receiver" : "delivered", nodes ? " / ledger rows sender, receiver" : "");
+	char lrows[64] = "";
+	if (nodes)
+		snprintf(lrows, sizeof lrows, " / %llu, %llu", (unsigned long long)sc->stored,
+			 (unsigned long long)rc->stored);
+	SETF(value, "%.1f ms, %.1f ms / %d / %llu, %llu%.40s / %.2f, %.2f / %.2f cores, steal %.2f",
 	     pct(lat, nl, 50), pct(lat, nl, 99), sc->receipts, (unsigned long long)rc->refused,
-	     (unsigned long long)rc->gaps, cpu_b1 - cpu_b0, cpu_s1 - cpu_s0, oth, stl);
+	     (unsigned long long)rc->gaps, lrows, cpu_b1 - cpu_b0, cpu_s1 - cpu_s0, oth, stl);
 	SETF(ratio, "%.2f cores", el > 0 ? (cpu_b1 - cpu_b0) / el : 0.0);
 	note("end to end: %.0f msg/s, %llu delivered, %llu refused, %llu gaps", rate,
 	     (unsigned long long)rc->delivered, (unsigned long long)rc->refused,
 	     (unsigned long long)rc->gaps);
+	if (rc->ledger)
+		irn_ledger_close(&rc->ledger);
+	if (sc->ledger)
+		irn_ledger_close(&sc->ledger);
+	free(rc->burst);
+	run_close(&rx.r);
 	run_close(&r);
 	broker_stop(&b);
 	free(lat);
@@ -1501,12 +1697,10 @@ latency(const bhome *bh, int flood_limit, double capacity_guess)
 		for (int i = 0; i < S; i++)
 			if (r.c[i].next < r.c[i].n && r.c[i].msgs[r.c[i].next].t_sched < next)
 				next = r.c[i].msgs[r.c[i].next].t_sched;
-		int to = (int)ceil((next - now_s()) * 1000);
-		if (to < 0)
-			to = 0;
-		if (to > (flood ? 1 : 50))
-			to = flood ? 1 : 50;
-		poll_all(&r, to);
+		double to = next - now_s();
+		if (to > (flood ? 0.001 : 0.05))
+			to = flood ? 0.001 : 0.05;
+		poll_all_precise(&r, to);
 	}
 	double t_meas_end = now_s();
 	double cpu_b1 = broker_cpu(&b), cpu_s1 = self_cpu();
@@ -2110,7 +2304,9 @@ main(int argc, char **argv)
 		nofsync_control = false;
 	}
 	if (phase_on("e2e") && !stop_flag)
-		e2e();
+		e2e(false);
+	if (phase_on("e2e") && !stop_flag)
+		e2e(true);
 	if (phase_on("lat") && !stop_flag)
 		latency(&home_c, -1, 0);
 	if (phase_on("flood") && !stop_flag) {
