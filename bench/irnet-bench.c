@@ -78,6 +78,7 @@ static struct {
 	int member_rate;        /* member_rate written for the capacity runs (0: broker default) */
 	int e2e_total;
 	int scale_n;            /* members in the scale phase (0: none) */
+	long verify_entries;    /* grow home A's ledger to this many entries before verifying it */
 	double base_seconds;
 	const char *only;       /* comma list of phases: base,ingest,e2e,lat,flood,verify */
 	const char *log_level;  /* broker log level in irnet.conf */
@@ -1888,6 +1889,9 @@ usage(FILE *f)
 	      "  --member-rate R      member_rate for every other run (1000000: measure the\n"
 	      "                       broker, not its per-member limit; 0: broker default)\n"
 	      "  --e2e M              messages end to end (10000)\n"
+	      "  --verify-entries N   before 'verify', grow ledger A to N entries with one long\n"
+	      "                       ingest run of 10 senders (a sustained-ingest row too;\n"
+	      "                       1000000; --quick and 0: verify the ledger as it is)\n"
 	      "  --scale N            members connected at once in the scale phase (10000;\n"
 	      "                       --quick 2000): broker memory per member, CPU for their\n"
 	      "                       heartbeats, time for all to reconnect after a restart\n"
@@ -2133,6 +2137,7 @@ main(int argc, char **argv)
 	opt.member_rate = 1000000;
 	opt.e2e_total = 10000;
 	opt.scale_n = 10000;
+	opt.verify_entries = 1000000;
 	opt.base_seconds = 2;
 	opt.log_level = "info";
 	parse_ns("1,10,100,1000");
@@ -2149,6 +2154,7 @@ main(int argc, char **argv)
 			opt.scale_n = 2000;
 			opt.base_seconds = 0.5;
 			opt.repeat_n = 0;
+			opt.verify_entries = 0;
 		}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -2190,6 +2196,8 @@ main(int argc, char **argv)
 			snprintf(opt.flood_limits, sizeof opt.flood_limits, "%s", v);
 		} else if (ARG("--member-rate")) {
 			opt.member_rate = atoi(v);
+		} else if (ARG("--verify-entries")) {
+			opt.verify_entries = atol(v);
 		} else if (ARG("--scale")) {
 			opt.scale_n = atoi(v);
 		} else if (ARG("--e2e")) {
@@ -2322,8 +2330,12 @@ main(int argc, char **argv)
 		ingest(opt.repeat_n, true, opt.total);
 	if (phase_on("ingest") && phase_on("lat") && opt.repeat_n > 0 && !stop_flag)
 		latency(&home_a, -1, 0); /* the same load on the ledger the ingest runs grew */
-	if (phase_on("verify") && !stop_flag)
+	if (phase_on("verify") && !stop_flag) {
+		long long have = ledger_q(&home_a, "SELECT count(*) FROM ledger");
+		if (have >= 0 && have < opt.verify_entries) /* sustained ingest up to the size */
+			ingest(10, true, (int)(opt.verify_entries - have));
 		ledger_verify();
+	}
 	if (phase_on("scale") && opt.scale_n > 0 && !stop_flag)
 		scale(opt.scale_n);
 	if (!stop_flag) { /* the reference again: is this machine steady? */
