@@ -751,12 +751,22 @@ verify_send(io *x, job *j, unsigned to)
 	x->next_vseq++;
 }
 
+/* Room at a verify thread (fewer than VERIFY_QMAX waiting there)? */
+static bool
+verify_room(io *x)
+{
+	for (unsigned t = 0; t < x->sh->n_verify; t++)
+		if (atomic_load(&x->sh->vqueued[t]) < VERIFY_QMAX)
+			return true;
+	return false;
+}
+
 /* Hand submissions to the verify threads, one per member in turn, while the
- * pipeline has room. */
+ * pipeline and a verify thread have room. */
 static void
 fq_feed(io *x)
 {
-	while (x->rr_head && atomic_load(&x->sh->pipeline) < PIPELINE_MAX) {
+	while (x->rr_head && atomic_load(&x->sh->pipeline) < PIPELINE_MAX && verify_room(x)) {
 		isess *s = x->rr_head;
 		x->rr_head = s->rr_next;
 		if (x->rr_head == NULL)
@@ -964,15 +974,18 @@ verify_count(const irn_home *h)
 	return n < 1 ? 1 : n > VERIFY_MAX ? VERIFY_MAX : (unsigned)n;
 }
 
-/* The verify threads' sockets: a PAIR from io to each, and PUSH sockets from
- * each to the commit thread's and io's PULL (checked jobs and credits). */
+/* The verify threads' sockets: a PAIR from io to each, a PUSH from each to
+ * the commit thread's PULL (checked jobs), and PUSH sockets from them and
+ * the commit thread to io's PULL (credits). */
 static int
 verify_sockets(shared *sh, io *x, verify_ctx *vx, commit_ctx *cx)
 {
 	cx->from_verify = inproc_socket(sh->ctx, ZMQ_PULL);
 	x->from_verify = inproc_socket(sh->ctx, ZMQ_PULL);
+	cx->credit = inproc_socket(sh->ctx, ZMQ_PUSH);
 	if (zmq_bind(cx->from_verify, "inproc://irn-checked") != 0 ||
-	    zmq_bind(x->from_verify, "inproc://irn-credit") != 0)
+	    zmq_bind(x->from_verify, "inproc://irn-credit") != 0 ||
+	    zmq_connect(cx->credit, "inproc://irn-credit") != 0)
 		return -1;
 	for (unsigned t = 0; t < sh->n_verify; t++) {
 		char ep[64];
@@ -1071,6 +1084,14 @@ broker_run(irn_home *h, const broker_opts *o)
 		log_error("cannot start threads");
 		return 1;
 	}
+	/* checkpoints of the ledger's WAL, off the commit thread (walckpt.c) */
+	static walckpt_ctx wc;
+	pthread_t wt;
+	const char *lp = sqlite3_db_filename(irn_ledger_db(h->ledger), "main");
+	snprintf(wc.path, sizeof wc.path, "%s", lp ? lp : "");
+	bool wal_thread = lp && *lp && start_thread(&wt, walckpt_main, &wc);
+	if (!wal_thread)
+		log_warn(_("no WAL checkpoint thread: the commit thread checkpoints itself"));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -1151,6 +1172,11 @@ broker_run(irn_home *h, const broker_opts *o)
 	for (unsigned t = 0; t < sh.n_verify; t++)
 		pthread_join(vt[t], NULL);
 	pthread_join(ct, NULL);
+	if (wal_thread) {
+		atomic_store(&wc.stop, true);
+		pthread_join(wt, NULL);
+		log_debug("%lu WAL checkpoints ran off the commit thread", wc.runs);
+	}
 	/* Free anything still queued between the threads. */
 	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)
 		job_free(j);
@@ -1171,7 +1197,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	tpk_clear(&x);
 	zmq_socket_monitor(x.router, NULL, 0);
 	void *socks[] = { x.router, x.zap, x.mon, x.to_commit, x.from_commit,
-			  cx.from_verify, cx_from_io, cx.to_io, x.from_verify };
+			  cx.from_verify, cx_from_io, cx.to_io, x.from_verify, cx.credit };
 	for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
 		zmq_close(socks[i]);
 	for (unsigned t = 0; t < sh.n_verify; t++) {

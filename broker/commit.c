@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define MAX_WINDOW 1024
@@ -36,6 +37,8 @@
 #define QUEUE_MAX 4096     /* routed, unsent deliveries per live session */
 #define ACK_KEEP 2048      /* ack_log rows kept per member */
 #define ACK_WRITE_MS 1000  /* pending acknowledgements written at least this often */
+#define ROUND_US 1000      /* a commit round takes jobs for at most this long */
+#define ROUND_SAMPLES 4096 /* round times kept for the exit log */
 #define N_ROLE_BITS 32
 #define STR_(x) #x
 #define IRN_STR(x) STR_(x)
@@ -63,6 +66,9 @@ typedef struct csess {
 	unsigned ring_head;
 	double err_tokens;      /* error replies this member may get now */
 	int64_t err_ms;
+	job *cq_head, *cq_tail; /* checked submissions waiting for a batch, in order */
+	bool cq_in_rr;          /* on the committer's round-robin list */
+	struct csess *cq_next;
 	struct csess *next;
 } csess;
 
@@ -129,6 +135,12 @@ typedef struct committer {
 	size_t ro_cap, ro_n;
 	uint64_t ro_next;       /* vseq to handle next */
 	unsigned stops;         /* J_STOPs seen (one per verify thread) */
+	/* checked submissions by member, taken into batches round robin */
+	csess *cq_rr_head, *cq_rr_tail;
+	size_t cq_n;
+	/* round times (diagnostics, logged at exit): the last ROUND_SAMPLES */
+	float take_us[ROUND_SAMPLES], flush_us[ROUND_SAMPLES];
+	uint64_t rounds;
 } committer;
 
 static csess *
@@ -1523,6 +1535,123 @@ ro_ready(const committer *c)
 	return c->ro_n && c->ro[c->ro_next % c->ro_cap];
 }
 
+/* Checked submissions wait in one queue per member and are taken into a
+ * batch one member at a time, in turn: when the commit thread is the slowest
+ * stage, one member's backlog (a flood within its rate) does not sit in front
+ * of the others' messages, as io's fair queue ensures in front of the verify
+ * threads. Each member's own order is kept. */
+static bool
+cq_push(committer *c, job *j)
+{
+	csess *s = sess_get(c, j->member, true);
+	if (s == NULL)
+		return false;
+	j->next = NULL;
+	if (s->cq_tail)
+		s->cq_tail->next = j;
+	else
+		s->cq_head = j;
+	s->cq_tail = j;
+	if (!s->cq_in_rr) {
+		s->cq_in_rr = true;
+		s->cq_next = NULL;
+		if (c->cq_rr_tail)
+			c->cq_rr_tail->cq_next = s;
+		else
+			c->cq_rr_head = s;
+		c->cq_rr_tail = s;
+	}
+	c->cq_n++;
+	return true;
+}
+
+static job *
+cq_pop(committer *c)
+{
+	csess *s = c->cq_rr_head;
+	if (s == NULL)
+		return NULL;
+	c->cq_rr_head = s->cq_next;
+	if (c->cq_rr_head == NULL)
+		c->cq_rr_tail = NULL;
+	job *j = s->cq_head;
+	s->cq_head = j->next;
+	if (s->cq_head == NULL)
+		s->cq_tail = NULL;
+	j->next = NULL;
+	if (s->cq_head) { /* back in line behind the others */
+		s->cq_next = NULL;
+		if (c->cq_rr_tail)
+			c->cq_rr_tail->cq_next = s;
+		else
+			c->cq_rr_head = s;
+		c->cq_rr_tail = s;
+	} else {
+		s->cq_in_rr = false;
+	}
+	c->cq_n--;
+	return j;
+}
+
+/* The next job for this round: io's control jobs first, then a checked
+ * submission in turn. Everything the verify threads have passed on is first
+ * put back in io's order and sorted into the member queues. */
+static job *
+next_job(committer *c)
+{
+	job *j = job_recv(c->cx->from_io, ZMQ_DONTWAIT);
+	if (j)
+		return j;
+	while ((j = ro_take(c)) != NULL) {
+		if (j->type != J_SUBMIT) { /* J_STOP: one per verify thread */
+			if (j->type == J_STOP)
+				c->stops++;
+			job_free(j);
+			continue;
+		}
+		if (!cq_push(c, j)) { /* out of memory: take it now */
+			log_error(_("out of memory"));
+			break;
+		}
+	}
+	if (j == NULL)
+		j = cq_pop(c);
+	if (j && atomic_fetch_sub(&c->sh->pipeline, 1) == PIPELINE_MAX / 2)
+		job_send(c->cx->credit, job_new(J_CREDIT, "", 0)); /* io feeds more */
+	return j;
+}
+
+static double
+mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int
+float_cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* How long the last rounds took: taking jobs, and sealing + committing. */
+static void
+log_rounds(committer *c)
+{
+	size_t n = c->rounds < ROUND_SAMPLES ? (size_t)c->rounds : ROUND_SAMPLES;
+	if (n == 0)
+		return;
+	qsort(c->take_us, n, sizeof c->take_us[0], float_cmp);
+	qsort(c->flush_us, n, sizeof c->flush_us[0], float_cmp);
+	log_info("commit rounds: %llu; of the last %zu, taking jobs p50 %.2f p99 %.2f max %.2f ms, "
+		 "sealing and committing p50 %.2f p99 %.2f max %.2f ms",
+		 (unsigned long long)c->rounds, n, c->take_us[n / 2] / 1e3, c->take_us[n * 99 / 100] / 1e3,
+		 c->take_us[n - 1] / 1e3, c->flush_us[n / 2] / 1e3, c->flush_us[n * 99 / 100] / 1e3,
+		 c->flush_us[n - 1] / 1e3);
+}
+
 void *
 commit_main(void *arg)
 {
@@ -1536,6 +1665,9 @@ commit_main(void *arg)
 		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);
+	/* walckpt.c checkpoints the WAL on its own thread; this connection does it
+	 * itself only if the log ever grows past ~200 MB (that thread is gone) */
+	sqlite3_exec(irn_ledger_db(c.h->ledger), "PRAGMA wal_autocheckpoint=50000;", NULL, NULL, NULL);
 	recent_load(&c);
 	c.roster_version = c.h->roster->version;
 	c.acks_written_ms = irn_now_ms();
@@ -1544,24 +1676,35 @@ commit_main(void *arg)
 	while (!stop) {
 		zmq_pollitem_t items[] = { { cx->from_verify, 0, ZMQ_POLLIN, 0 },
 					   { cx->from_io, 0, ZMQ_POLLIN, 0 } };
-		if (zmq_poll(items, 2, ro_ready(&c) ? 0 : 200) < 0) {
+		if (zmq_poll(items, 2, ro_ready(&c) || c.cq_n ? 0 : 200) < 0) {
 			if (zmq_errno() == EINTR)
 				continue;
 			break;
 		}
 		/* Drain what is there (up to a batch), commit once, then reply. */
-		for (int i = 0; i < batch_max && !stop; i++) {
-			job *j = job_recv(cx->from_io, ZMQ_DONTWAIT);
-			if (j == NULL)
-				j = ro_take(&c);
+		/* A round ends at batch_max jobs or after ROUND_US of work: under a
+		 * flood the batches would otherwise grow to batch_max, and a message
+		 * arriving meanwhile waits for that whole round, then its own. */
+		double r0 = mono_us();
+		for (int i = 0; i < batch_max; i++) {
+			job *j = next_job(&c);
 			if (j == NULL)
 				break;
-			/* each verify thread passes a J_STOP on: the last one ends it */
-			if (handle(&c, j) && ++c.stops >= c.sh->n_verify)
-				stop = true;
+			handle(&c, j);
+			if ((i & 7) == 7 && mono_us() - r0 > ROUND_US)
+				break;
 		}
+		/* each verify thread passes a J_STOP on after its last job */
+		stop = c.stops >= c.sh->n_verify && c.cq_n == 0;
+		double r1 = mono_us();
+		bool work = c.in_tx;
 		acks_due(&c, stop);
 		flush(&c);
+		if (work) {
+			c.take_us[c.rounds % ROUND_SAMPLES] = (float)(r1 - r0);
+			c.flush_us[c.rounds % ROUND_SAMPLES] = (float)(mono_us() - r1);
+			c.rounds++;
+		}
 		if (!c.in_tx) { /* roster imported by another process? */
 			pthread_rwlock_wrlock(&c.sh->roster_lock);
 			if (irn_home_sync_roster(c.h) != IRN_OK)
@@ -1574,6 +1717,7 @@ commit_main(void *arg)
 	log_info("broker ledger: %llu accepted, %llu refused; %llu catch-up reads from SQL",
 		 (unsigned long long)c.accepted, (unsigned long long)c.refused,
 		 (unsigned long long)c.sql_scans);
+	log_rounds(&c);
 	for (csess *s = c.sessions, *n; s; s = n) {
 		n = s->next;
 		free(s->ring);
@@ -1601,6 +1745,8 @@ commit_main(void *arg)
 	for (size_t i = 0; i < c.ro_cap; i++)
 		if (c.ro[i])
 			job_free(c.ro[i]);
+	for (job *j; (j = cq_pop(&c)) != NULL;)
+		job_free(j);
 	free(c.ro);
 	free(c.dirty);
 	free(c.acks);

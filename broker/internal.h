@@ -11,8 +11,13 @@
  *
  * Submissions wait in the io thread, in one bounded queue per member, and
  * are handed to the verify thread round-robin over the members, at most
- * PIPELINE_MAX waiting there: one member's backlog never sits in front of
- * the others'. The verify threads wake io (J_CREDIT) when half are done.
+ * PIPELINE_MAX handed on and not yet taken by the commit thread (in the
+ * verify threads or waiting for the commit thread): one member's backlog
+ * never sits in front of the others', wherever the slowest stage is. The
+ * commit thread wakes io (J_CREDIT) when half are taken. Each verify thread
+ * holds at most VERIFY_QMAX of them (it wakes io when half are checked): the
+ * backlog of a member flooding within its rate waits in io's fair queue or
+ * in the commit thread's (also fair), never long in a verify thread's FIFO.
  * io numbers every job it hands over (vseq) and gives it to the least
  * loaded verify thread; the commit thread takes them back strictly in that
  * order (a reorder ring), so the commit order is the io thread's order
@@ -40,12 +45,13 @@ typedef enum {
 	J_SESSION_END, /* io -> commit: the member's connection closed */
 	J_OUT,         /* commit -> io: a packet for a member */
 	J_EVENT,       /* io -> commit: a security event to keep */
-	J_CREDIT,      /* verify -> io: its queue is half empty (feed it again) */
+	J_CREDIT,      /* commit -> io: the pipeline is half empty (feed it again) */
 	J_STOP,        /* io -> verify -> commit -> io: drain and stop */
 } job_type;
 
-#define PIPELINE_MAX 64               /* submissions handed to the verify threads */
+#define PIPELINE_MAX 256               /* submissions handed to the verify threads */
 #define VERIFY_MAX 8                  /* verify threads at most */
+#define VERIFY_QMAX 16                /* waiting at one verify thread at most */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
 #define FQ_TOTAL_MAX 32768            /* waiting in all */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
@@ -72,7 +78,7 @@ typedef struct shared {
 	void *ctx;
 	pthread_rwlock_t roster_lock; /* h->roster: commit writes, io/verify read */
 	_Atomic uint64_t self_seq;    /* sequence of broker-signed envelopes */
-	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet
+	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet taken by commit, not yet
 				       * checked (io's fair queue feeds at most
 				       * PIPELINE_MAX) */
 	unsigned n_verify;            /* verify threads running */
@@ -95,9 +101,18 @@ typedef struct verify_ctx {
 	void *credit;           /* PUSH to io: J_CREDIT */
 } verify_ctx;
 
+/* The WAL checkpointer thread (walckpt.c). */
+typedef struct walckpt_ctx {
+	char path[1100];        /* ledger.db */
+	_Atomic bool stop;
+	unsigned long runs;     /* checkpoints that copied frames */
+} walckpt_ctx;
+void *walckpt_main(void *arg);
+
 typedef struct commit_ctx {
 	shared *sh;
 	void *from_verify, *from_io, *to_io;
+	void *credit;           /* PUSH to io: J_CREDIT */
 	int rc;
 } commit_ctx;
 

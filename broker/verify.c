@@ -25,9 +25,8 @@ verify_main(void *arg)
 			/* j->msg->signer points into the roster: never used past here */
 			if (j->msg)
 				j->msg->signer = NULL;
-			atomic_fetch_sub(&v->sh->vqueued[v->no], 1);
-			if (atomic_fetch_sub(&v->sh->pipeline, 1) == PIPELINE_MAX / 2)
-				job_send(v->credit, job_new(J_CREDIT, "", 0));
+			if (atomic_fetch_sub(&v->sh->vqueued[v->no], 1) == VERIFY_QMAX / 2)
+				job_send(v->credit, job_new(J_CREDIT, "", 0)); /* io feeds more */
 		}
 		bool stop = j->type == J_STOP;
 		job_send(v->out, j);
