@@ -65,6 +65,7 @@
 
 static struct {
 	const char *broker;
+	char node[1200];         /* irnet-node: the real-node end-to-end row ("": skipped) */
 	char dir[1024];
 	bool quick, keep, verify_receipts;
 	int ns[MAX_NS], n_ns;
@@ -425,13 +426,42 @@ home_accept(bhome *bh, const uint8_t *r, size_t rl)
 		die("%s: %s", bh->dir, why);
 }
 
+static bhome node_snd, node_rcv; /* irnet-node homes: sender, coordinator (broker B) */
+
+/* An irnet-node home for member m, attached to broker B; m takes the keys
+ * irn_home_create generated there. */
+static void
+node_home(bhome *nh, const char *name, member *m)
+{
+	snprintf(nh->dir, sizeof nh->dir, "%s/%s", opt.dir, name);
+	snprintf(nh->id, sizeof nh->id, "%s", m->id);
+	irn_config c;
+	irn_config_defaults(&c);
+	snprintf(c.id, sizeof c.id, "%s", m->id);
+	snprintf(c.network, sizeof c.network, "%s", NET);
+	snprintf(c.broker, sizeof c.broker, "%s", home_b.endpoint);
+	snprintf(c.broker_id, sizeof c.broker_id, "%s", home_b.id);
+	if (irn_log_parse_level(opt.log_level, &c.log_level) != 0)
+		die("bad --log-level %s", opt.log_level);
+	irn_err e = irn_home_create(nh->dir, &c, authority->sign_pk);
+	if (e != IRN_OK)
+		die("irn_home_create %s: %s", nh->dir, irn_strerror(e));
+	char kd[1300];
+	snprintf(kd, sizeof kd, "%s/keys", nh->dir);
+	irn_keys *k = NULL;
+	if ((e = irn_keys_load(kd, &k)) != IRN_OK)
+		die("cannot load the node keys in %s: %s", kd, irn_strerror(e));
+	irn_keys_free(&m->k);
+	m->k = k;
+}
+
 static void
 setup(int max_n)
 {
 	double t0 = now_s();
 	if (irn_keys_generate(&authority) != IRN_OK)
 		die("keygen");
-	n_ops = max_n + 2; /* senders, the flooder, the end-to-end sender */
+	n_ops = max_n + 3; /* senders, the flooder, the end-to-end sender, the real-node sender */
 	ops = calloc((size_t)n_ops, sizeof *ops);
 	if (!ops)
 		die("out of memory");
@@ -450,11 +480,17 @@ setup(int max_n)
 	home_make(&home_a, "broker-a", NET "/broker-a");
 	home_make(&home_b, "broker-b", NET "/broker-b");
 	home_make(&home_c, "broker-c", NET "/broker-c");
+	/* the end-to-end sender and the coordinator also get irnet-node homes
+	 * (their keys are the homes' own), for the real-node row */
+	node_home(&node_snd, "node-sender", &ops[n_ops - 1]);
+	node_home(&node_rcv, "node-coordinator", &coord);
 	size_t rl;
 	uint8_t *r = roster_sign(&rl);
 	home_accept(&home_a, r, rl);
 	home_accept(&home_b, r, rl);
 	home_accept(&home_c, r, rl);
+	home_accept(&node_snd, r, rl);
+	home_accept(&node_rcv, r, rl);
 	uint8_t np[IRN_PK_LEN];
 	if (irn_roster_parse(r, rl, authority->sign_pk, NET, irn_now_ms(), &roster, np) != IRN_OK)
 		die("the roster we signed does not parse");
@@ -471,10 +507,17 @@ typedef struct broker_proc {
 	pid_t perf;
 } broker_proc;
 static pid_t live_broker = 0;
+static pid_t live_nodes[2]; /* irnet-node daemons of the real-node end-to-end row */
 
 static void
 kill_live(void)
 {
+	for (int i = 0; i < 2; i++)
+		if (live_nodes[i] > 0) {
+			kill(live_nodes[i], SIGKILL);
+			waitpid(live_nodes[i], NULL, 0);
+			live_nodes[i] = 0;
+		}
 	if (live_broker > 0) {
 		kill(live_broker, SIGKILL);
 		waitpid(live_broker, NULL, 0);
@@ -1163,7 +1206,7 @@ bench_crypto(void)
 
 	/* What the broker does per message besides SQLite: check + build a receipt. */
 	msg one;
-	member *m = &ops[n_ops - 1];
+	member *m = &ops[n_ops - 3];
 	uint64_t keep = m->next_seq;
 	build_msgs(m, &one, 1);
 	m->next_seq = keep;
@@ -1493,7 +1536,7 @@ e2e(bool nodes)
 	note("end to end (%s): %d messages, W=%d", nodes ? "node-like ends" : "forwarding", total,
 	     opt.window);
 	msg *v = calloc((size_t)total, sizeof *v);
-	member *sm = &ops[n_ops - 1];
+	member *sm = &ops[n_ops - 3];
 	seq_from(&home_b, sm);
 	uint64_t seq0 = sm->next_seq;
 	if (!nodes)
@@ -1600,6 +1643,227 @@ e2e(bool nodes)
 	broker_stop(&b);
 	free(lat);
 	free_msgs(v, total);
+}
+
+/* The real thing: two irnet-node daemons. The sender's `message --count`
+ * signs and stores each chunk of messages in one transaction and returns;
+ * its daemon sends them (window 1000), the broker receipts them, the
+ * coordinator's daemon verifies and stores each delivery burst, then acks.
+ * Timed from the first command to the moment the coordinator's ledger holds
+ * them all (read-only polling every 5 ms). */
+static pid_t
+node_start(const bhome *nh, const char *logname)
+{
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	char logp[1300];
+	snprintf(logp, sizeof logp, "%s/%s.log", opt.dir, logname);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int dn = open("/dev/null", O_RDONLY);
+		dup2(dn, 0);
+		dup2(pfd[1], 1);
+		if (lf >= 0)
+			dup2(lf, 2);
+		close(pfd[0]);
+		execl(opt.node, opt.node, "--home", nh->dir, "run", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	char buf[512];
+	size_t got = 0;
+	double dl = now_s() + 15;
+	while (now_s() < dl && !stop_flag) {
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		if (poll(&p, 1, 200) > 0) {
+			ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = 0;
+			if (strstr(buf, "READY")) {
+				close(pfd[0]);
+				return pid;
+			}
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	die("irnet-node did not become ready (see %s)", logp);
+	return -1;
+}
+
+static void
+node_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Run irnet-node with args on home nh; its stdout to out (may be NULL). */
+static int
+node_cmd(const bhome *nh, char *out, size_t outsz, const char *const *args)
+{
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		die("pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *av[24] = { opt.node, "--home", nh->dir };
+		int k = 3;
+		for (int i = 0; args[i] && k < 23; i++)
+			av[k++] = args[i];
+		av[k] = NULL;
+		int dn = open("/dev/null", O_RDWR);
+		dup2(pfd[1], 1);
+		dup2(dn, 2);
+		close(pfd[0]);
+		execv(opt.node, (char *const *)av);
+		_exit(127);
+	}
+	close(pfd[1]);
+	size_t got = 0;
+	char sink[4096];
+	ssize_t n;
+	while ((n = read(pfd[0], out && got + 1 < outsz ? out + got : sink,
+			 out && got + 1 < outsz ? outsz - 1 - got : sizeof sink)) > 0)
+		if (out && got + 1 < outsz)
+			got += (size_t)n;
+	if (out)
+		out[got] = 0;
+	close(pfd[0]);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long long
+node_q(const bhome *nh, const char *sql)
+{
+	bhome t = *nh; /* ledger_q reads DIR/ledger.db */
+	return ledger_q(&t, sql);
+}
+
+static void
+e2e_real(void)
+{
+	int total = opt.e2e_total;
+	note("end to end with two irnet-node daemons (%s): %d messages", opt.node, total);
+	broker_proc b;
+	broker_start(&b, &home_b, "e2e-real", opt.member_rate);
+	live_nodes[0] = node_start(&node_snd, "node-sender");
+	live_nodes[1] = node_start(&node_rcv, "node-coordinator");
+	const char *st[] = { "--json", "status", NULL };
+	char out[65536];
+	double dl = now_s() + 30;
+	for (int i = 0; i < 2; i++)
+		while (now_s() < dl && !stop_flag &&
+		       (node_cmd(i ? &node_rcv : &node_snd, out, sizeof out, st) != 0 ||
+			!strstr(out, "\"connected\": true")))
+			usleep(100000);
+	if (now_s() >= dl)
+		die("end to end (nodes): the nodes did not connect in 30 s");
+	/* the coordinator's node is new: it first catches up with what the
+	 * earlier rows sent to role:coordinator. Start once its ledger is still. */
+	char rq[512]; /* through the (sender, sequence) index: no table scan */
+	snprintf(rq, sizeof rq, "SELECT count(*) FROM ledger WHERE type = 2 AND sender = '%s'", node_snd.id);
+	long long rows0 = node_q(&node_rcv, rq);
+	for (double still = now_s(); now_s() - still < 1.5 && now_s() < dl + 120 && !stop_flag;) {
+		usleep(100000);
+		long long r = node_q(&node_rcv, rq);
+		if (r != rows0) {
+			rows0 = r;
+			still = now_s();
+		}
+	}
+	long long want = rows0 + total;
+	long long done0 = node_q(&node_snd, "SELECT count(*) FROM outbox WHERE state = 'done'");
+	double cpu_b0 = broker_cpu(&b), cpu_n0 = proc_cpu(live_nodes[0]),
+	       cpu_r0 = proc_cpu(live_nodes[1]), cpu_s0 = self_cpu();
+	cpu_mark mk0, mk1;
+	cpu_mark_take(&mk0, cpu_b0);
+	double t0 = now_s(), t_stored = 0, t_end = 0;
+	/* the commands run from a child, so that this loop can watch meanwhile */
+	pid_t sender = fork();
+	if (sender == 0) {
+		for (int left = total; left > 0;) {
+			int c = left > 10000 ? 10000 : left;
+			char cnt[16];
+			snprintf(cnt, sizeof cnt, "%d", c);
+			const char *margs[] = { "message", "--kind", "note", "--to", "role:coordinator",
+					      "--text", "Báo cáo tiến độ: đã cô lập máy chủ bị nhiễm, đang khôi phục dữ liệu.",
+					      "--count", cnt, NULL };
+			if (node_cmd(&node_snd, NULL, 0, margs) != 0)
+				_exit(1);
+			left -= c;
+		}
+		_exit(0);
+	}
+	long long got = rows0;
+	int sst = -1;
+	/* one read-only connection, polled every 10 ms (opening the database
+	 * at every poll cost this process more CPU than the nodes) */
+	char lp[1300];
+	snprintf(lp, sizeof lp, "%s/ledger.db", node_rcv.dir);
+	sqlite3 *rdb = NULL;
+	sqlite3_stmt *rst = NULL;
+	if (sqlite3_open_v2(lp, &rdb, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(rdb, rq, -1, &rst, NULL) != SQLITE_OK)
+		die("cannot read %s", lp);
+	sqlite3_busy_timeout(rdb, 1000);
+	while (!stop_flag && now_s() - t0 < 300) {
+		if (t_stored == 0 && waitpid(sender, &sst, WNOHANG) == sender)
+			t_stored = now_s();
+		if (sqlite3_step(rst) == SQLITE_ROW)
+			got = sqlite3_column_int64(rst, 0);
+		sqlite3_reset(rst);
+		if (got >= want) {
+			t_end = now_s();
+			break;
+		}
+		usleep(10000);
+	}
+	sqlite3_finalize(rst);
+	sqlite3_close(rdb);
+	if (t_stored == 0) {
+		waitpid(sender, &sst, 0);
+		t_stored = now_s();
+	}
+	double cpu_b1 = broker_cpu(&b), cpu_n1 = proc_cpu(live_nodes[0]),
+	       cpu_r1 = proc_cpu(live_nodes[1]), cpu_s1 = self_cpu();
+	cpu_mark_take(&mk1, cpu_b1);
+	double stl, oth = others_cores(&mk0, &mk1, &stl);
+	usleep(500000); /* the last receipts */
+	long long done = node_q(&node_snd, "SELECT count(*) FROM outbox WHERE state = 'done'") - done0;
+	node_stop(live_nodes[1]);
+	node_stop(live_nodes[0]);
+	live_nodes[0] = live_nodes[1] = 0;
+	broker_stop(&b);
+	double el = t_end > 0 ? t_end - t0 : now_s() - t0;
+	double rate = t_end > 0 ? (double)total / el : 0;
+	bool ok = t_end > 0 && WIFEXITED(sst) && WEXITSTATUS(sst) == 0 && got == want;
+	add_row("3", "end to end, two irnet-node daemons: message --count → broker → coordinator's ledger");
+	SETF(value, "%.0f msg/s signed, sent, verified, stored at both ends (%d in %.2f s)", rate, total, el);
+	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(target, "≥ 0.50");
+	SETF(verdict, "%s", ok && rate / verify_rate >= 0.5 ? "met" : ok ? "NOT met" : "FAILED");
+	add_row("3", "  stored at the sender after / receipts / coordinator rows added / CPU s broker, sender node, coordinator node, bench / other load");
+	SETF(value, "%.2f s / %lld / %lld / %.2f, %.2f, %.2f, %.2f / %.2f cores, steal %.2f", t_stored - t0,
+	     done, got - rows0, cpu_b1 - cpu_b0, cpu_n1 - cpu_n0, cpu_r1 - cpu_r0, cpu_s1 - cpu_s0, oth, stl);
+	SETF(ratio, "%.2f cores", el > 0 ? (cpu_b1 - cpu_b0 + cpu_n1 - cpu_n0 + cpu_r1 - cpu_r0) / el : 0.0);
+	note("end to end (nodes): %.0f msg/s, %lld of %d at the coordinator, %lld receipts", rate,
+	     got - rows0, total, done);
 }
 
 /* ------------------------------------------------------------------ 4, 5. latency */
@@ -1889,6 +2153,8 @@ usage(FILE *f)
 	      "  --member-rate R      member_rate for every other run (1000000: measure the\n"
 	      "                       broker, not its per-member limit; 0: broker default)\n"
 	      "  --e2e M              messages end to end (10000)\n"
+	      "  --node PATH          irnet-node, for the end-to-end row with two real node\n"
+	      "                       daemons (default: irnet-node beside --broker, if there)\n"
 	      "  --verify-entries N   before 'verify', grow ledger A to N entries with one long\n"
 	      "                       ingest run of 10 senders (a sustained-ingest row too;\n"
 	      "                       1000000; --quick and 0: verify the ledger as it is)\n"
@@ -2170,6 +2436,8 @@ main(int argc, char **argv)
 			opt.verify_receipts = true;
 		} else if (ARG("--broker")) {
 			opt.broker = v;
+		} else if (ARG("--node")) {
+			snprintf(opt.node, sizeof opt.node, "%s", v);
 		} else if (ARG("--dir")) {
 			snprintf(opt.dir, sizeof opt.dir, "%s", v);
 		} else if (ARG("--senders")) {
@@ -2240,6 +2508,13 @@ main(int argc, char **argv)
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
 	bool made_dir = false;
+	if (!opt.node[0]) { /* irnet-node beside the broker, if it is there */
+		const char *sl = strrchr(opt.broker, '/');
+		snprintf(opt.node, sizeof opt.node, "%.*sirnet-node", sl ? (int)(sl - opt.broker + 1) : 0,
+			 opt.broker);
+		if (access(opt.node, X_OK) != 0)
+			opt.node[0] = 0;
+	}
 	if (!opt.dir[0]) {
 		snprintf(opt.dir, sizeof opt.dir, "/var/tmp/irnet-bench.XXXXXX");
 		if (!mkdtemp(opt.dir))
@@ -2315,6 +2590,8 @@ main(int argc, char **argv)
 		e2e(false);
 	if (phase_on("e2e") && !stop_flag)
 		e2e(true);
+	if (phase_on("e2e") && opt.node[0] && !stop_flag)
+		e2e_real();
 	if (phase_on("lat") && !stop_flag)
 		latency(&home_c, -1, 0);
 	if (phase_on("flood") && !stop_flag) {

@@ -26,7 +26,7 @@ done
 
 echo "run.sh: building Release in $B" >&2
 cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DIRNET_WERROR=OFF >/dev/null
-targets=(irnet-broker irnet-bench)
+targets=(irnet-broker irnet-node irnet-bench)
 if pkg-config --exists libnats 2>/dev/null; then targets+=(irnet-bench-nats); fi
 cmake --build "$B" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 
