@@ -1074,6 +1074,16 @@ broker_run(irn_home *h, const broker_opts *o)
 		log_error(_("cannot listen on %s: %s"), listen, zmq_strerror(errno));
 		return 1;
 	}
+	/* checkpoints of the ledger's WAL, off the commit thread (walckpt.c) */
+	static walckpt_ctx wc;
+	pthread_t wt;
+	const char *lp = sqlite3_db_filename(irn_ledger_db(h->ledger), "main");
+	snprintf(wc.path, sizeof wc.path, "%s", lp ? lp : "");
+	sh.wal = &wc;
+	bool wal_thread = lp && *lp && start_thread(&wt, walckpt_main, &wc);
+	atomic_store(&wc.running, wal_thread);
+	if (!wal_thread)
+		log_warn(_("no WAL checkpoint thread: the commit thread checkpoints itself"));
 	pthread_t vt[VERIFY_MAX], ct;
 	for (unsigned t = 0; t < sh.n_verify; t++)
 		if (!start_thread(&vt[t], verify_main, &vx[t])) {
@@ -1084,14 +1094,7 @@ broker_run(irn_home *h, const broker_opts *o)
 		log_error("cannot start threads");
 		return 1;
 	}
-	/* checkpoints of the ledger's WAL, off the commit thread (walckpt.c) */
-	static walckpt_ctx wc;
-	pthread_t wt;
-	const char *lp = sqlite3_db_filename(irn_ledger_db(h->ledger), "main");
-	snprintf(wc.path, sizeof wc.path, "%s", lp ? lp : "");
-	bool wal_thread = lp && *lp && start_thread(&wt, walckpt_main, &wc);
-	if (!wal_thread)
-		log_warn(_("no WAL checkpoint thread: the commit thread checkpoints itself"));
+
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -1175,7 +1178,8 @@ broker_run(irn_home *h, const broker_opts *o)
 	if (wal_thread) {
 		atomic_store(&wc.stop, true);
 		pthread_join(wt, NULL);
-		log_debug("%lu WAL checkpoints ran off the commit thread", wc.runs);
+		log_info("WAL checkpoints off the commit thread: %lu (%lu restarting the log)", wc.runs,
+			 wc.restarts);
 	}
 	/* Free anything still queued between the threads. */
 	for (job *j; (j = job_recv(x.from_commit, ZMQ_DONTWAIT)) != NULL;)

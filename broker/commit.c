@@ -1629,6 +1629,19 @@ mono_us(void)
 	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
+/* After each commit: the log's size for the checkpointer thread. Without
+ * that thread, checkpoint here as SQLite's autocheckpoint would (1000
+ * frames); with it, only if the log is ever far too long (50 000 frames). */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	walckpt_ctx *w = arg;
+	atomic_store(&w->wal_frames, frames);
+	if (frames >= (atomic_load(&w->running) ? 50000 : 1000))
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
 static int
 float_cmp(const void *a, const void *b)
 {
@@ -1665,9 +1678,9 @@ commit_main(void *arg)
 		     "CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY,"
 		     " time_ms INTEGER NOT NULL, member TEXT, reason TEXT NOT NULL, detail TEXT);",
 		     NULL, NULL, NULL);
-	/* walckpt.c checkpoints the WAL on its own thread; this connection does it
-	 * itself only if the log ever grows past ~200 MB (that thread is gone) */
-	sqlite3_exec(irn_ledger_db(c.h->ledger), "PRAGMA wal_autocheckpoint=50000;", NULL, NULL, NULL);
+	/* walckpt.c checkpoints the WAL on its own thread (this hook tells it
+	 * the log's size; it replaces SQLite's own autocheckpoint hook) */
+	sqlite3_wal_hook(irn_ledger_db(c.h->ledger), wal_hook, c.sh->wal);
 	/* 64 MiB of page cache: the index pages of a ledger of millions stay in
 	 * memory (SQLite's default is 2 MiB) */
 	sqlite3_exec(irn_ledger_db(c.h->ledger), "PRAGMA cache_size=-65536;", NULL, NULL, NULL);

@@ -82,6 +82,7 @@ typedef struct shared {
 				       * checked (io's fair queue feeds at most
 				       * PIPELINE_MAX) */
 	unsigned n_verify;            /* verify threads running */
+	struct walckpt_ctx *wal;      /* the WAL checkpointer (walckpt.c) */
 	_Atomic unsigned vqueued[VERIFY_MAX]; /* jobs waiting at each verify thread */
 } shared;
 
@@ -106,6 +107,9 @@ typedef struct walckpt_ctx {
 	char path[1100];        /* ledger.db */
 	_Atomic bool stop;
 	unsigned long runs;     /* checkpoints that copied frames */
+	unsigned long restarts; /* ... of which RESTART (the log starts again) */
+	_Atomic int wal_frames; /* the log's size after the last commit (commit.c's WAL hook) */
+	_Atomic bool running;   /* the thread is up: the commit thread leaves checkpoints to it */
 } walckpt_ctx;
 void *walckpt_main(void *arg);
 
