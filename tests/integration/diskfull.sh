@@ -108,7 +108,10 @@ start_node "$T" op2
 check "another node can still connect while the broker is full" wait_for 20 node_connected "$T" op2
 check "op2 stores 3 messages" send op2 3
 sleep 2
-check "its messages are pending too, not refused" eq "$(pending op2)" 3
+# pending, or (rarely) accepted: the broker's own bookkeeping can free a page
+# (acknowledgements are pruned) and a retry may then fit; never refused
+check "its messages are pending (or accepted), not refused" eq \
+  "$(sql "$T/op2/ledger.db" "select count(*) from outbox where state in ('pending', 'done')") $(sql "$T/op2/ledger.db" "select count(*) from outbox where state = 'refused'")" "3 0"
 check "the broker is still running after that" kill -0 "$BROKER_PID"
 
 # Raise the cap: edit the conf, restart the broker.
