@@ -163,6 +163,7 @@ typedef struct isess {
 	job *fq_head, *fq_tail; /* submissions waiting for the verify thread */
 	unsigned fq_n;
 	bool in_rr;             /* on the round-robin list */
+	_Atomic unsigned inpipe; /* submissions in the pipeline (MEMBER_PIPE_MAX) */
 	uint64_t gap_from;      /* a refused submission's sequence: later ones wait for it */
 	uint64_t fq_refused;    /* refused because the queues were full ... */
 	int64_t fq_logged_ms;   /* ... reported once a second */
@@ -181,6 +182,7 @@ typedef struct io {
 	hmap by_tpk;            /* transport key (current or rotated out) -> member id */
 	uint64_t tpk_version;   /* roster version by_tpk was built from */
 	isess *rr_head, *rr_tail; /* members with submissions waiting, in turn */
+	size_t rr_n;            /* ... how many */
 	size_t fq_total, fq_bytes;
 	uint64_t next_gen;
 	uint64_t cut_offs;
@@ -712,6 +714,7 @@ fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 	x->fq_total++;
 	x->fq_bytes += len;
 	if (!s->in_rr) {
+		x->rr_n++;
 		s->in_rr = true;
 		s->rr_next = NULL;
 		if (x->rr_tail)
@@ -736,6 +739,7 @@ verify_send(io *x, job *j, unsigned to)
 		if (atomic_load(&x->sh->vqueued[t]) < atomic_load(&x->sh->vqueued[best]))
 			best = t;
 	j->vseq = x->next_vseq;
+	_Atomic unsigned *ip = j->inpipe; /* j is gone if the send fails */
 	bool sub = j->type == J_SUBMIT;
 	if (sub) {
 		atomic_fetch_add(&x->sh->pipeline, 1);
@@ -746,6 +750,8 @@ verify_send(io *x, job *j, unsigned to)
 			atomic_fetch_sub(&x->sh->vqueued[best], 1);
 			atomic_fetch_sub(&x->sh->pipeline, 1);
 		}
+		if (ip)
+			atomic_fetch_sub(ip, 1);
 		return;
 	}
 	x->next_vseq++;
@@ -766,11 +772,24 @@ verify_room(io *x)
 static void
 fq_feed(io *x)
 {
-	while (x->rr_head && atomic_load(&x->sh->pipeline) < PIPELINE_MAX && verify_room(x)) {
+	size_t capped = 0; /* members passed over in a row: at MEMBER_PIPE_MAX */
+	while (x->rr_head && capped < x->rr_n && atomic_load(&x->sh->pipeline) < PIPELINE_MAX &&
+	       verify_room(x)) {
 		isess *s = x->rr_head;
 		x->rr_head = s->rr_next;
 		if (x->rr_head == NULL)
 			x->rr_tail = NULL;
+		if (atomic_load(&s->inpipe) >= MEMBER_PIPE_MAX) { /* its turn passes */
+			s->rr_next = NULL;
+			if (x->rr_tail)
+				x->rr_tail->rr_next = s;
+			else
+				x->rr_head = s;
+			x->rr_tail = s;
+			capped++;
+			continue;
+		}
+		capped = 0;
 		job *j = s->fq_head;
 		s->fq_head = j->next;
 		if (s->fq_head == NULL)
@@ -788,7 +807,10 @@ fq_feed(io *x)
 			x->rr_tail = s;
 		} else {
 			s->in_rr = false;
+			x->rr_n--;
 		}
+		j->inpipe = &s->inpipe;
+		atomic_fetch_add(&s->inpipe, 1);
 		verify_send(x, j, 0);
 	}
 }

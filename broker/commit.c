@@ -1616,7 +1616,12 @@ next_job(committer *c)
 	}
 	if (j == NULL)
 		j = cq_pop(c);
-	if (j && atomic_fetch_sub(&c->sh->pipeline, 1) == PIPELINE_MAX / 2)
+	if (j == NULL)
+		return NULL;
+	bool credit = atomic_fetch_sub(&c->sh->pipeline, 1) == PIPELINE_MAX / 2;
+	if (j->inpipe && atomic_fetch_sub(j->inpipe, 1) == MEMBER_PIPE_MAX / 2)
+		credit = true; /* a member that was at its cap may go on */
+	if (credit)
 		job_send(c->cx->credit, job_new(J_CREDIT, "", 0)); /* io feeds more */
 	return j;
 }

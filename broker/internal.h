@@ -14,7 +14,11 @@
  * PIPELINE_MAX handed on and not yet taken by the commit thread (in the
  * verify threads or waiting for the commit thread): one member's backlog
  * never sits in front of the others', wherever the slowest stage is. The
- * commit thread wakes io (J_CREDIT) when half are taken. Each verify thread
+ * commit thread wakes io (J_CREDIT) when half are taken. One member has at
+ * most MEMBER_PIPE_MAX of them in the pipeline (the commit thread wakes io
+ * when it is down to half), so a member using its whole window cannot fill
+ * the pipeline and make the others' next message wait for it to drain.
+ * Each verify thread
  * holds at most VERIFY_QMAX of them (it wakes io when half are checked): the
  * backlog of a member flooding within its rate waits in io's fair queue or
  * in the commit thread's (also fair), never long in a verify thread's FIFO.
@@ -52,6 +56,7 @@ typedef enum {
 #define PIPELINE_MAX 256               /* submissions handed to the verify threads */
 #define VERIFY_MAX 8                  /* verify threads at most */
 #define VERIFY_QMAX 16                /* waiting at one verify thread at most */
+#define MEMBER_PIPE_MAX 64            /* one member's submissions in the pipeline at most */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
 #define FQ_TOTAL_MAX 32768            /* waiting in all */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
@@ -62,6 +67,8 @@ typedef struct job {
 	uint64_t gen;              /* session generation the job belongs to */
 	int64_t at_ms;             /* when io received it */
 	uint64_t vseq;             /* J_SUBMIT/J_STOP: order handed to the verify threads */
+	_Atomic unsigned *inpipe;  /* J_SUBMIT: its member's count in the pipeline (io's
+				    * session, which lives as long as the broker) */
 	uint8_t *bytes;            /* J_SUBMIT: envelope; J_OUT: packed Packet */
 	size_t len;
 	irn_msg *msg;              /* J_SUBMIT after verify: the checked message */
