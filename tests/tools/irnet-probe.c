@@ -6,7 +6,12 @@
  *   irnet-probe --home NODEHOME [--endpoint URL] ACTION [ARGS]
  *   actions: handshake [--random-key] | report [--id-hex HEX] | forged |
  *            impersonate OTHERHOME | replay | garbage | oversize | multiframe |
- *            flood COUNT [bad] | flood-for SECONDS [bad] | latency COUNT | second
+ *            flood COUNT [bad] | flood-for SECONDS [bad|presigned] | latency COUNT | second
+ * flood-for SECONDS presigned signs 25 000 messages per second of flood
+ * first (printing FLOODING on stderr when it starts sending) and sends them
+ * as fast as the broker answers, 1 000 in flight, so that the
+ * flood costs the probe no CPU for signatures and the broker gets the
+ * machine: the broker is then the bottleneck, as in a real attack.
  * Prints one result word per reply: CONNECTED, AUTH-FAILED, RECEIPT,
  * ERR_<code>, DISCONNECTED, TIMEOUT.
  */
@@ -194,10 +199,43 @@ make_report(const irn_keys *k, const char *sender, unsigned kind, const uint8_t 
 	return env;
 }
 
-static void
+static int
 submit(const uint8_t *env, size_t len)
 {
-	irn_packet_send_bytes(sock, NULL, 0, IRNET__PACKET__P_SUBMIT, env, len);
+	return irn_packet_send_bytes(sock, NULL, 0, IRNET__PACKET__P_SUBMIT, env, len);
+}
+
+/* The flood's envelope number seq: body b with that sequence and a fresh
+ * random id, signed (or with one bit of the signature flipped: bad). */
+static uint8_t *
+flood_envelope(Irnet__Body *b, const Irnet__Envelope *e, uint64_t seq, bool bad, size_t *len)
+{
+	b->header->sequence = seq;
+	randombytes_buf(b->header->message_id.data, IRN_MSGID_LEN);
+	size_t bl = irnet__body__get_packed_size(b);
+	uint8_t *bb = malloc(bl), sig[IRN_SIG_LEN];
+	if (bb == NULL)
+		return NULL;
+	irnet__body__pack(b, bb);
+	if (irn_domain_sign(sig, IRN_DOMAIN_ENVELOPE, home->cfg.network, bb, bl,
+			    home->keys->sign_sk) != IRN_OK) {
+		free(bb);
+		return NULL;
+	}
+	if (bad)
+		sig[5] ^= 1;
+	Irnet__Envelope ne = IRNET__ENVELOPE__INIT;
+	ne.signer_key_id = e->signer_key_id;
+	ne.body.data = bb;
+	ne.body.len = bl;
+	ne.signature.data = sig;
+	ne.signature.len = sizeof sig;
+	*len = irnet__envelope__get_packed_size(&ne);
+	uint8_t *nb = malloc(*len);
+	if (nb)
+		irnet__envelope__pack(&ne, nb);
+	free(bb);
+	return nb;
 }
 
 int
@@ -472,33 +510,57 @@ main(int argc, char **argv)
 		uint64_t seq0 = next_seq;
 		zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
 		long k;
-		for (k = 0; k < count && (!timed || (k % 64) || irn_now_ms() < deadline); k++) {
-			b->header->sequence = seq0 + (uint64_t)k;
-			randombytes_buf(b->header->message_id.data, IRN_MSGID_LEN);
-			size_t bl = irnet__body__get_packed_size(b);
-			uint8_t *bb = malloc(bl), sig[IRN_SIG_LEN];
-			irnet__body__pack(b, bb);
-			if (irn_domain_sign(sig, IRN_DOMAIN_ENVELOPE, home->cfg.network, bb, bl,
-					    home->keys->sign_sk) != IRN_OK)
+		bool presigned = timed && i + 2 < argc && !strcmp(argv[i + 2], "presigned");
+		/* one envelope: sequence seq0 + k (signed, or with a forged signature) */
+		uint8_t **pre = NULL;
+		size_t *prelen = NULL;
+		long npre = 0;
+		if (presigned) {
+			npre = (long)(atof(argv[i + 1]) * 25000);
+			pre = calloc((size_t)npre, sizeof *pre);
+			prelen = calloc((size_t)npre, sizeof *prelen);
+			if (pre == NULL || prelen == NULL)
 				return 1;
-			if (bad)
-				sig[5] ^= 1;
-			Irnet__Envelope ne = IRNET__ENVELOPE__INIT;
-			ne.signer_key_id = e->signer_key_id;
-			ne.body.data = bb;
-			ne.body.len = bl;
-			ne.signature.data = sig;
-			ne.signature.len = sizeof sig;
-			size_t nl = irnet__envelope__get_packed_size(&ne);
-			uint8_t *nb = malloc(nl);
-			irnet__envelope__pack(&ne, nb);
-			submit(nb, nl);
+		}
+		for (long p = 0; p < (presigned ? npre : 0); p++)
+			if ((pre[p] = flood_envelope(b, e, seq0 + (uint64_t)p, bad, &prelen[p])) == NULL)
+				return 1;
+		if (presigned) {
+			fprintf(stderr, "FLOODING\n");
+			deadline = irn_now_ms() + (int64_t)(atof(argv[i + 1]) * 1000);
+		}
+		for (k = 0; k < count && (!timed || (k % 64) || irn_now_ms() < deadline); k++) {
+			if (presigned && k >= npre)
+				break;
+			/* presigned: as fast as the broker answers, 1 000 in flight like
+			 * a node's window: its queue stays full and never overflows
+			 * (an overflow refuses the rest as a sequence gap, which would
+			 * end the flood), the worst a member within its rate can do */
+			while (presigned && k - (receipts + errors) >= 1000 && irn_now_ms() < deadline &&
+			       zmq_poll(&it, 1, 5) >= 0)
+				while (zmq_poll(&it, 1, 0) > 0)
+					count_reply(&receipts, &errors);
+			size_t nl;
+			uint8_t *nb = presigned ? pre[k] : flood_envelope(b, e, seq0 + (uint64_t)k, bad, &nl);
+			if (nb == NULL)
+				return 1;
+			/* presigned: a full send queue (the socket's high-water mark)
+			 * waits instead of losing the message */
+			while (submit(nb, presigned ? prelen[k] : nl) != 0 && presigned &&
+			       irn_now_ms() < deadline)
+				while (zmq_poll(&it, 1, 1) > 0)
+					count_reply(&receipts, &errors);
 			free(nb);
-			free(bb);
+			if (presigned)
+				pre[k] = NULL;
 			while (zmq_poll(&it, 1, 0) > 0) { /* count replies as they come */
 				count_reply(&receipts, &errors);
 			}
 		}
+		for (long p = 0; p < npre; p++)
+			free(pre[p]);
+		free(pre);
+		free(prelen);
 		int64_t end = irn_now_ms() + 3000;
 		while (irn_now_ms() < end && zmq_poll(&it, 1, 200) > 0) {
 			count_reply(&receipts, &errors);
