@@ -16,7 +16,7 @@ for threads in 4 1; do
   sed -i '/^verify_threads/d; /^member_rate/d' "$T/broker/irnet.conf"
   printf 'member_rate = 1000000\nverify_threads = %s\n' "$threads" >> "$T/broker/irnet.conf"
   start_broker "$T"
-  check "the broker runs $threads verify threads" grep -q "$threads verify threads" "$T/broker.log"
+  check "the broker runs $threads verify threads" wait_for 20 grep -q "$threads verify threads" "$T/broker.log"
   probe a flood $N > "$T/a.out" &
   pa=$!
   probe b flood $N > "$T/b.out"
