@@ -284,27 +284,43 @@ typedef struct bhome {
  * C: latency and flood (fresh, so they do not depend on what ran before). */
 static bhome home_a, home_b, home_c;
 
-static void
-home_make(bhome *bh, const char *name, const char *id)
+/* A new irnet home DIR/name for member id (irn_home_create: config and
+ * fresh keys), listening on listen (a broker) or attached to broker
+ * (a node). Returns the keys irn_home_create made there. */
+static irn_keys *
+home_new(bhome *bh, const char *name, const char *id, const char *listen, const char *broker,
+	 const char *broker_id)
 {
 	snprintf(bh->dir, sizeof bh->dir, "%s/%s", opt.dir, name);
 	snprintf(bh->id, sizeof bh->id, "%s", id);
-	snprintf(bh->endpoint, sizeof bh->endpoint, "tcp://127.0.0.1:%d", free_port());
 	irn_config c;
 	irn_config_defaults(&c);
 	snprintf(c.id, sizeof c.id, "%s", id);
 	snprintf(c.network, sizeof c.network, "%s", NET);
-	snprintf(c.listen, sizeof c.listen, "%s", bh->endpoint);
+	if (listen)
+		snprintf(c.listen, sizeof c.listen, "%s", listen);
+	if (broker) {
+		snprintf(c.broker, sizeof c.broker, "%s", broker);
+		snprintf(c.broker_id, sizeof c.broker_id, "%s", broker_id);
+	}
 	if (irn_log_parse_level(opt.log_level, &c.log_level) != 0)
 		die("bad --log-level %s", opt.log_level);
 	irn_err e = irn_home_create(bh->dir, &c, authority->sign_pk);
 	if (e != IRN_OK)
 		die("irn_home_create %s: %s", bh->dir, irn_strerror(e));
-	char kd[1200];
+	char kd[1300];
 	snprintf(kd, sizeof kd, "%s/keys", bh->dir);
 	irn_keys *k = NULL;
 	if ((e = irn_keys_load(kd, &k)) != IRN_OK)
-		die("cannot load the broker keys in %s: %s", kd, irn_strerror(e));
+		die("cannot load the keys in %s: %s", kd, irn_strerror(e));
+	return k;
+}
+
+static void
+home_make(bhome *bh, const char *name, const char *id)
+{
+	snprintf(bh->endpoint, sizeof bh->endpoint, "tcp://127.0.0.1:%d", free_port());
+	irn_keys *k = home_new(bh, name, id, bh->endpoint, NULL, NULL);
 	memcpy(bh->sign_pk, k->sign_pk, IRN_PK_LEN);
 	memcpy(bh->box_pk, k->box_pk, IRN_PK_LEN);
 	irn_keys_free(&k);
@@ -433,24 +449,7 @@ static bhome node_snd, node_rcv; /* irnet-node homes: sender, coordinator (broke
 static void
 node_home(bhome *nh, const char *name, member *m)
 {
-	snprintf(nh->dir, sizeof nh->dir, "%s/%s", opt.dir, name);
-	snprintf(nh->id, sizeof nh->id, "%s", m->id);
-	irn_config c;
-	irn_config_defaults(&c);
-	snprintf(c.id, sizeof c.id, "%s", m->id);
-	snprintf(c.network, sizeof c.network, "%s", NET);
-	snprintf(c.broker, sizeof c.broker, "%s", home_b.endpoint);
-	snprintf(c.broker_id, sizeof c.broker_id, "%s", home_b.id);
-	if (irn_log_parse_level(opt.log_level, &c.log_level) != 0)
-		die("bad --log-level %s", opt.log_level);
-	irn_err e = irn_home_create(nh->dir, &c, authority->sign_pk);
-	if (e != IRN_OK)
-		die("irn_home_create %s: %s", nh->dir, irn_strerror(e));
-	char kd[1300];
-	snprintf(kd, sizeof kd, "%s/keys", nh->dir);
-	irn_keys *k = NULL;
-	if ((e = irn_keys_load(kd, &k)) != IRN_OK)
-		die("cannot load the node keys in %s: %s", kd, irn_strerror(e));
+	irn_keys *k = home_new(nh, name, m->id, NULL, home_b.endpoint, home_b.id);
 	irn_keys_free(&m->k);
 	m->k = k;
 }
@@ -558,19 +557,16 @@ perf_stop(broker_proc *b)
 	}
 }
 
-static bool nofsync_control; /* the broker of the next start runs with fsync off */
-
-static void
-broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate)
+/* Start `BIN --home HOME run` as a child (stdin /dev/null, stdout to a pipe
+ * returned in *outfd, stderr appended to logp; killed if the bench dies)
+ * and wait up to 15 s for its READY line. Returns its pid, or -1 if it did
+ * not become ready. */
+static pid_t
+daemon_spawn(const char *bin, const char *home, const char *logp, bool unsafe_nofsync, int *outfd)
 {
-	if (nofsync_control)
-		note("control run: the broker's ledger is NOT fsynced (IRNET_UNSAFE_NO_FSYNC=1)");
-	home_config(bh, member_rate);
 	int pfd[2];
 	if (pipe(pfd) != 0)
 		die("pipe");
-	char logp[1200];
-	snprintf(logp, sizeof logp, "%s/broker-%s.log", opt.dir, phase);
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
@@ -583,16 +579,14 @@ broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate
 		if (lf >= 0)
 			dup2(lf, 2);
 		close(pfd[0]);
-		if (nofsync_control)
+		if (unsafe_nofsync)
 			setenv("IRNET_UNSAFE_NO_FSYNC", "1", 1);
-		execl(opt.broker, opt.broker, "--home", bh->dir, "run", (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", opt.broker, strerror(errno));
+		execl(bin, bin, "--home", home, "run", (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 		_exit(127);
 	}
 	close(pfd[1]);
-	live_broker = pid;
-	b->pid = pid;
-	b->outfd = pfd[0];
+	*outfd = pfd[0];
 	char buf[512];
 	size_t got = 0;
 	double dl = now_s() + 15;
@@ -604,16 +598,34 @@ broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate
 				break;
 			got += (size_t)n;
 			buf[got] = 0;
-			if (strstr(buf, "READY")) {
-				perf_start(b, phase);
-				b->cpu0 = proc_cpu(pid);
-				b->t0 = now_s();
-				return;
-			}
+			if (strstr(buf, "READY"))
+				return pid;
 		}
 	}
-	kill_live();
-	die("the broker did not become ready (see %s)", logp);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(pfd[0]);
+	return -1;
+}
+
+static bool nofsync_control; /* the broker of the next start runs with fsync off */
+
+static void
+broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate)
+{
+	if (nofsync_control)
+		note("control run: the broker's ledger is NOT fsynced (IRNET_UNSAFE_NO_FSYNC=1)");
+	home_config(bh, member_rate);
+	char logp[1200];
+	snprintf(logp, sizeof logp, "%s/broker-%s.log", opt.dir, phase);
+	pid_t pid = daemon_spawn(opt.broker, bh->dir, logp, nofsync_control, &b->outfd);
+	if (pid < 0)
+		die("the broker did not become ready (see %s)", logp);
+	live_broker = pid;
+	b->pid = pid;
+	perf_start(b, phase);
+	b->cpu0 = proc_cpu(pid);
+	b->t0 = now_s();
 }
 
 static double
@@ -1654,48 +1666,14 @@ e2e(bool nodes)
 static pid_t
 node_start(const bhome *nh, const char *logname)
 {
-	int pfd[2];
-	if (pipe(pfd) != 0)
-		die("pipe");
 	char logp[1300];
 	snprintf(logp, sizeof logp, "%s/%s.log", opt.dir, logname);
-	pid_t pid = fork();
+	int fd;
+	pid_t pid = daemon_spawn(opt.node, nh->dir, logp, false, &fd);
 	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		int lf = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		int dn = open("/dev/null", O_RDONLY);
-		dup2(dn, 0);
-		dup2(pfd[1], 1);
-		if (lf >= 0)
-			dup2(lf, 2);
-		close(pfd[0]);
-		execl(opt.node, opt.node, "--home", nh->dir, "run", (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	char buf[512];
-	size_t got = 0;
-	double dl = now_s() + 15;
-	while (now_s() < dl && !stop_flag) {
-		struct pollfd p = { pfd[0], POLLIN, 0 };
-		if (poll(&p, 1, 200) > 0) {
-			ssize_t n = read(pfd[0], buf + got, sizeof buf - 1 - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-			buf[got] = 0;
-			if (strstr(buf, "READY")) {
-				close(pfd[0]);
-				return pid;
-			}
-		}
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	die("irnet-node did not become ready (see %s)", logp);
-	return -1;
+		die("irnet-node did not become ready (see %s)", logp);
+	close(fd);
+	return pid;
 }
 
 static void

@@ -676,6 +676,18 @@ fq_refuse(io *x, isess *s, const uint8_t *b, size_t len, bool member_full)
 			 "broker busy: resend this message later");
 }
 
+/* The round-robin list of members with submissions waiting: s goes to its end. */
+static void
+rr_append(io *x, isess *s)
+{
+	s->rr_next = NULL;
+	if (x->rr_tail)
+		x->rr_tail->rr_next = s;
+	else
+		x->rr_head = s;
+	x->rr_tail = s;
+}
+
 static void
 fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 {
@@ -716,12 +728,7 @@ fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 	if (!s->in_rr) {
 		x->rr_n++;
 		s->in_rr = true;
-		s->rr_next = NULL;
-		if (x->rr_tail)
-			x->rr_tail->rr_next = s;
-		else
-			x->rr_head = s;
-		x->rr_tail = s;
+		rr_append(x, s);
 	}
 }
 
@@ -780,12 +787,7 @@ fq_feed(io *x)
 		if (x->rr_head == NULL)
 			x->rr_tail = NULL;
 		if (atomic_load(&s->inpipe) >= MEMBER_PIPE_MAX) { /* its turn passes */
-			s->rr_next = NULL;
-			if (x->rr_tail)
-				x->rr_tail->rr_next = s;
-			else
-				x->rr_head = s;
-			x->rr_tail = s;
+			rr_append(x, s);
 			capped++;
 			continue;
 		}
@@ -799,12 +801,7 @@ fq_feed(io *x)
 		x->fq_total--;
 		x->fq_bytes -= j->len;
 		if (s->fq_n > 0) {
-			s->rr_next = NULL;
-			if (x->rr_tail)
-				x->rr_tail->rr_next = s;
-			else
-				x->rr_head = s;
-			x->rr_tail = s;
+			rr_append(x, s);
 		} else {
 			s->in_rr = false;
 			x->rr_n--;

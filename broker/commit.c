@@ -1540,6 +1540,17 @@ ro_ready(const committer *c)
  * stage, one member's backlog (a flood within its rate) does not sit in front
  * of the others' messages, as io's fair queue ensures in front of the verify
  * threads. Each member's own order is kept. */
+static void
+cq_rr_append(committer *c, csess *s)
+{
+	s->cq_next = NULL;
+	if (c->cq_rr_tail)
+		c->cq_rr_tail->cq_next = s;
+	else
+		c->cq_rr_head = s;
+	c->cq_rr_tail = s;
+}
+
 static bool
 cq_push(committer *c, job *j)
 {
@@ -1554,12 +1565,7 @@ cq_push(committer *c, job *j)
 	s->cq_tail = j;
 	if (!s->cq_in_rr) {
 		s->cq_in_rr = true;
-		s->cq_next = NULL;
-		if (c->cq_rr_tail)
-			c->cq_rr_tail->cq_next = s;
-		else
-			c->cq_rr_head = s;
-		c->cq_rr_tail = s;
+		cq_rr_append(c, s);
 	}
 	c->cq_n++;
 	return true;
@@ -1580,12 +1586,7 @@ cq_pop(committer *c)
 		s->cq_tail = NULL;
 	j->next = NULL;
 	if (s->cq_head) { /* back in line behind the others */
-		s->cq_next = NULL;
-		if (c->cq_rr_tail)
-			c->cq_rr_tail->cq_next = s;
-		else
-			c->cq_rr_head = s;
-		c->cq_rr_tail = s;
+		cq_rr_append(c, s);
 	} else {
 		s->cq_in_rr = false;
 	}
