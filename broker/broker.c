@@ -741,13 +741,13 @@ verify_send(io *x, job *j, unsigned to)
 {
 	if (j == NULL)
 		return;
+	bool sub = j->type == J_SUBMIT;
 	unsigned best = to < x->sh->n_verify ? to : 0;
-	for (unsigned t = 1; j->type == J_SUBMIT && t < x->sh->n_verify; t++)
+	for (unsigned t = 1; sub && t < x->sh->n_verify; t++)
 		if (atomic_load(&x->sh->vqueued[t]) < atomic_load(&x->sh->vqueued[best]))
 			best = t;
 	j->vseq = x->next_vseq;
 	_Atomic unsigned *ip = j->inpipe; /* j is gone if the send fails */
-	bool sub = j->type == J_SUBMIT;
 	if (sub) {
 		atomic_fetch_add(&x->sh->pipeline, 1);
 		atomic_fetch_add(&x->sh->vqueued[best], 1);

@@ -1436,10 +1436,10 @@ send:;
 		emit(c, j->member, j->gen, pb, pl, false);
 }
 
-static bool
+/* A job in its turn (the J_STOPs never get here: next_job counts them). */
+static void
 handle(committer *c, job *j)
 {
-	bool stop = false;
 	switch (j->type) {
 	case J_SUBMIT: handle_submit(c, j); break;
 	case J_HELLO: handle_hello(c, j); break;
@@ -1458,11 +1458,9 @@ handle(committer *c, job *j)
 			keep_event(c, j->member, (const char *)j->bytes,
 				   (const char *)j->bytes + strlen((const char *)j->bytes) + 1);
 		break;
-	case J_STOP: stop = true; break;
 	default: break;
 	}
 	job_free(j);
-	return stop;
 }
 
 /* Pending acknowledgements go into the round's transaction if there is
@@ -1506,12 +1504,18 @@ ro_put(committer *c, job *j)
 	return true;
 }
 
+static bool
+ro_ready(const committer *c)
+{
+	return c->ro_n && c->ro[c->ro_next % c->ro_cap];
+}
+
 /* The next job in io's order, if it has arrived; NULL otherwise. */
 static job *
 ro_take(committer *c)
 {
 	for (;;) {
-		if (c->ro_n && c->ro[c->ro_next % c->ro_cap]) {
+		if (ro_ready(c)) {
 			job **slot = &c->ro[c->ro_next % c->ro_cap];
 			job *j = *slot;
 			*slot = NULL;
@@ -1527,12 +1531,6 @@ ro_take(committer *c)
 			return j;
 		}
 	}
-}
-
-static bool
-ro_ready(const committer *c)
-{
-	return c->ro_n && c->ro[c->ro_next % c->ro_cap];
 }
 
 /* Checked submissions wait in one queue per member and are taken into a

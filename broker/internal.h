@@ -85,9 +85,9 @@ typedef struct shared {
 	void *ctx;
 	pthread_rwlock_t roster_lock; /* h->roster: commit writes, io/verify read */
 	_Atomic uint64_t self_seq;    /* sequence of broker-signed envelopes */
-	_Atomic unsigned pipeline;    /* submissions handed to verify, not yet taken by commit, not yet
-				       * checked (io's fair queue feeds at most
-				       * PIPELINE_MAX) */
+	_Atomic unsigned pipeline;    /* submissions handed to verify and not yet
+				       * taken by the commit thread (io's fair
+				       * queue feeds at most PIPELINE_MAX) */
 	unsigned n_verify;            /* verify threads running */
 	struct walckpt_ctx *wal;      /* the WAL checkpointer (walckpt.c) */
 	_Atomic unsigned vqueued[VERIFY_MAX]; /* jobs waiting at each verify thread */

@@ -386,16 +386,11 @@ irn_roster_find(const irn_roster *r, const char *id)
 const irn_member *
 irn_roster_find_key_id(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN])
 {
-	if (r && r->by_key) { /* current keys only */
-		for (size_t i = first_key(r, kid);
-		     i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++)
-			if (r->by_key[i].prev < 0)
-				return &r->members[r->by_key[i].member];
-		return NULL;
-	}
-	for (size_t i = 0; r && i < r->n_members; i++)
-		if (memcmp(r->members[i].key_id, kid, IRN_KEYID_LEN) == 0)
-			return &r->members[i];
+	/* current keys only (every roster comes from the parser, which indexes) */
+	for (size_t i = r ? first_key(r, kid) : 0;
+	     r && i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++)
+		if (r->by_key[i].prev < 0)
+			return &r->members[r->by_key[i].member];
 	return NULL;
 }
 
@@ -418,34 +413,20 @@ const irn_member *
 irn_roster_find_signer(const irn_roster *r, const uint8_t kid[IRN_KEYID_LEN], int64_t at_ms,
 		       const uint8_t **pk)
 {
-	if (r && r->by_key) {
-		for (size_t i = first_key(r, kid);
-		     i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++) {
-			const irn_keyref *x = &r->by_key[i];
-			const irn_member *m = &r->members[x->member];
-			if (x->prev < 0) {
-				*pk = m->sign_pk;
-				return m;
-			}
-			if (at_ms < m->prev[x->prev].until_ms) {
-				*pk = m->prev[x->prev].sign_pk;
-				return m;
-			}
-		}
-		return NULL;
-	}
-	for (size_t i = 0; r && i < r->n_members; i++) {
-		const irn_member *m = &r->members[i];
-		if (memcmp(m->key_id, kid, IRN_KEYID_LEN) == 0) {
+	/* the first member in id order whose current key, or a previous key
+	 * still valid at at_ms, has this id (the index is in that order) */
+	for (size_t i = r ? first_key(r, kid) : 0;
+	     r && i < r->n_keys && memcmp(r->by_key[i].key_id, kid, IRN_KEYID_LEN) == 0; i++) {
+		const irn_keyref *x = &r->by_key[i];
+		const irn_member *m = &r->members[x->member];
+		if (x->prev < 0) {
 			*pk = m->sign_pk;
 			return m;
 		}
-		for (size_t k = 0; k < m->n_prev; k++)
-			if (at_ms < m->prev[k].until_ms &&
-			    memcmp(m->prev[k].key_id, kid, IRN_KEYID_LEN) == 0) {
-				*pk = m->prev[k].sign_pk;
-				return m;
-			}
+		if (at_ms < m->prev[x->prev].until_ms) {
+			*pk = m->prev[x->prev].sign_pk;
+			return m;
+		}
 	}
 	return NULL;
 }
