@@ -99,6 +99,14 @@ typedef struct pending_ack {
 	int64_t at_ms;
 } pending_ack;
 
+static bool grow_array(void **v, size_t *cap, size_t need, size_t size);
+
+typedef struct seq_ent {
+	uint64_t last;
+	bool dirty;
+	char sender[IRN_MAX_ID + 1];
+} seq_ent;
+
 typedef struct committer {
 	commit_ctx *cx;
 	shared *sh;
@@ -141,6 +149,12 @@ typedef struct committer {
 	/* round times (diagnostics, logged at exit): the last ROUND_SAMPLES */
 	float take_us[ROUND_SAMPLES], flush_us[ROUND_SAMPLES];
 	uint64_t rounds;
+	/* each sender's last used sequence number, as the sequences table
+	 * holds it plus this round's changes, which are written once per
+	 * sender just before the commit (not a row rewrite per message) */
+	hmap seqs;              /* sender -> seq_ent */
+	seq_ent **seq_dirty;
+	size_t n_seq_dirty, cap_seq_dirty;
 } committer;
 
 static csess *
@@ -274,6 +288,9 @@ begin(committer *c)
 static uint64_t
 last_sequence(committer *c, const char *sender)
 {
+	seq_ent *se = hmap_gets(&c->seqs, sender);
+	if (se)
+		return se->last;
 	static const char q[] = "SELECT last FROM sequences WHERE sender = ?";
 	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
 	uint64_t v = 0;
@@ -281,35 +298,93 @@ last_sequence(committer *c, const char *sender)
 	if (st == NULL)
 		return UINT64_MAX;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	bool have = sqlite3_step(st) == SQLITE_ROW;
+	int rc = sqlite3_step(st);
+	bool have = rc == SQLITE_ROW;
 	if (have)
 		v = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	if (have)
-		return v;
-	/* a ledger from before the table: what it accepted */
-	if (sqlite3_prepare_v2(db, "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?", -1,
-			       &st, NULL) != SQLITE_OK)
-		return UINT64_MAX;
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (!have && rc != SQLITE_DONE)
+		return UINT64_MAX; /* unreadable: not cached, nothing taken */
+	if (!have) {
+		/* a ledger from before the table: what it accepted */
+		if (sqlite3_prepare_v2(db,
+				       "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			return UINT64_MAX;
+		sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			v = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			return UINT64_MAX;
+	}
+	if (strlen(sender) <= IRN_MAX_ID && (se = calloc(1, sizeof *se)) != NULL) {
+		se->last = v;
+		snprintf(se->sender, sizeof se->sender, "%s", sender);
+		if (!hmap_puts(&c->seqs, sender, se))
+			free(se);
+	}
 	return v;
 }
 
+/* Take sequence number seq of sender (after last_sequence() said what was
+ * last): in memory now, in the sequences table by seq_write() in the same
+ * transaction as the round's ledger rows. */
 static irn_err
 use_sequence(committer *c, const char *sender, uint64_t seq)
 {
+	seq_ent *se = hmap_gets(&c->seqs, sender);
+	if (se == NULL)
+		return IRN_ERR_DB; /* last_sequence() could not read it */
+	if (!se->dirty) {
+		if (!grow_array((void **)&c->seq_dirty, &c->cap_seq_dirty, c->n_seq_dirty + 1,
+				sizeof *c->seq_dirty))
+			return IRN_ERR_NOMEM;
+		c->seq_dirty[c->n_seq_dirty++] = se;
+		se->dirty = true;
+	}
+	se->last = seq;
+	return IRN_OK;
+}
+
+/* This round's sequence numbers into the open transaction. */
+static irn_err
+seq_write(committer *c)
+{
 	static const char q[] = "INSERT OR REPLACE INTO sequences(sender, last) VALUES(?, ?)";
-	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
-	if (st == NULL)
-		return IRN_ERR_DB;
-	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return irn_sqlite_err(rc);
+	irn_err e = IRN_OK;
+	for (size_t i = 0; i < c->n_seq_dirty && e == IRN_OK; i++) {
+		seq_ent *se = c->seq_dirty[i];
+		sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+		if (st == NULL)
+			return IRN_ERR_DB;
+		sqlite3_bind_text(st, 1, se->sender, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)se->last);
+		e = irn_sqlite_err(sqlite3_step(st));
+		sqlite3_reset(st);
+	}
+	return e;
+}
+
+/* After a commit: the cache is what the table holds. */
+static void
+seq_clean(committer *c)
+{
+	for (size_t i = 0; i < c->n_seq_dirty; i++)
+		c->seq_dirty[i]->dirty = false;
+	c->n_seq_dirty = 0;
+}
+
+/* After a rollback: forget everything (read again from the table). */
+static void
+seq_forget(committer *c)
+{
+	for (size_t i = 0; i < c->seqs.nb; i++)
+		for (hmap_node *n = c->seqs.b[i]; n; n = hmap_node_next(n))
+			free(hmap_node_val(n));
+	hmap_free(&c->seqs);
+	c->n_seq_dirty = 0;
 }
 
 /* For a refused envelope: is it really the connection member's, signed by
@@ -381,6 +456,7 @@ fail_batch(committer *c)
 {
 	irn_ledger_rollback(c->h->ledger);
 	c->in_tx = false;
+	seq_forget(c);
 	drop_pending(c);
 	receipts_abort(&c->rb, storage_error, c);
 	for (size_t i = 0; i < c->n_out; i++) {
@@ -469,6 +545,11 @@ handle_submit(committer *c, job *j)
 		return;
 	}
 	uint64_t last = last_sequence(c, hd->sender);
+	if (last == UINT64_MAX) { /* unreadable now: nothing is taken or refused */
+		emit_error(c, j->member, j->gen, IRNET__ERROR_CODE__ERR_STORAGE, hd->message_id.data,
+			   "broker cannot store now; retry later", hd->exercise);
+		return;
+	}
 	if (hd->sequence <= last) {
 		char d[96];
 		snprintf(d, sizeof d, "sequence %llu is not above the last used %llu",
@@ -1076,12 +1157,19 @@ flush(committer *c)
 		}
 	}
 	if (c->in_tx) {
-		e = irn_meta_set_int(c->h->ledger, "self_seq", (int64_t)atomic_load(&c->sh->self_seq));
+		e = seq_write(c);
+		if (e == IRN_OK)
+			e = irn_meta_set_int(c->h->ledger, "self_seq",
+					     (int64_t)atomic_load(&c->sh->self_seq));
 		if (e == IRN_OK)
 			e = irn_ledger_commit(c->h->ledger); /* synchronous=FULL: fsynced */
 		else
 			irn_ledger_rollback(c->h->ledger);
 		c->in_tx = false;
+		if (e == IRN_OK)
+			seq_clean(c);
+		else
+			seq_forget(c); /* a failed COMMIT rolls back too */
 		if (e == IRN_OK)
 			irn_crash_point("broker-after-commit");
 		else
@@ -1780,6 +1868,8 @@ commit_main(void *arg)
 			free(l);
 		}
 	hmap_free(&c.by_key);
+	seq_forget(&c);
+	free(c.seq_dirty);
 	for (unsigned b = 0; b < N_ROLE_BITS; b++)
 		free(c.by_role[b]);
 	for (size_t i = 0; i < c.ro_cap; i++)
