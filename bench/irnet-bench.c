@@ -73,6 +73,7 @@ static struct {
 	int no_hello_n;         /* extra ingest run at this N without Hello (0: none) */
 	int repeat_n;           /* ingest again at this N after the other runs (0: none) */
 	int window, total, total_n1;
+	bool window_set;       /* --window given: no extra N = 1 run with the node's window */
 	int lat_rate, lat_senders;
 	double lat_seconds;
 	int flood_rate;         /* flooder's offered load, msg/s (open loop) */
@@ -1465,13 +1466,21 @@ typedef struct ingest_res {
 	double rate;
 } ingest_res;
 
+/* The window of one ingest run when not --window: the N = 1 run is
+ * repeated with irnet-node's own outbox window (node/daemon.c,
+ * OUTBOX_WINDOW), since one sender with 64 in flight measures the round
+ * trip (each commit round waits for its fsync), not the broker's rate. */
+#define NODE_OUTBOX_WINDOW 1000
+static int ingest_w;
+
 static double
 ingest(int N, bool hello, int total)
 {
+	int W = ingest_w ? ingest_w : opt.window;
 	int per = (total + N - 1) / N;
 	if (per < 1)
 		per = 1;
-	note("ingest: N=%d, W=%d, %d messages each%s: signing...", N, opt.window, per,
+	note("ingest: N=%d, W=%d, %d messages each%s: signing...", N, W, per,
 	     hello ? "" : ", no Hello");
 	msg **all = calloc((size_t)N, sizeof *all);
 	for (int i = 0; i < N; i++) {
@@ -1491,7 +1500,7 @@ ingest(int N, bool hello, int total)
 		conn_connect(&r, i, &ops[i], C_SENDER, hello, (uint64_t)head);
 		r.c[i].msgs = all[i];
 		r.c[i].n = per;
-		r.c[i].window = opt.window;
+		r.c[i].window = W;
 	}
 	double tc = now_s();
 	if (hello && !wait_welcomes(&r, 60))
@@ -1541,10 +1550,10 @@ ingest(int N, bool hello, int total)
 	broker_stop(&b);
 	long long rows1 = ledger_q(&home_a, "SELECT count(*) FROM ledger WHERE type = 2");
 	long long added = rows1 - rows0;
-	add_row("2", "ingest N=%d%s%s, W=%d, ledger at %lld: %ld receipts%s%s", N,
+	add_row("2", "ingest N=%d%s%s, W=%d%s, ledger at %lld: %ld receipts%s%s", N,
 		hello ? "" : " (no Hello)",
 		nofsync_control ? ", CONTROL: fsync OFF (compare with NATS, which acks before fsync)" : "",
-		opt.window, head, receipts, errors ? ", ERRORS" : "",
+		W, ingest_w == NODE_OUTBOX_WINDOW ? " (irnet-node's outbox window)" : "", head, receipts, errors ? ", ERRORS" : "",
 		receipts + errors < want ? ", UNANSWERED" : "");
 	SETF(value, "%.0f msg/s in %.2f s", rate, el);
 	SETF(ratio, "%.2f", rate / verify_rate);
@@ -2184,7 +2193,8 @@ usage(FILE *f)
 	      "  --no-hello N         one more ingest run with N senders that send no Hello\n"
 	      "  --repeat N           ingest again with N senders after every other run, on the\n"
 	      "                       grown ledger (default 10; 0: no)\n"
-	      "  --window W           submissions in flight per sender (64)\n"
+	      "  --window W           submissions in flight per sender (64; without --window the\n"
+	      "                       N = 1 run is repeated with irnet-node's window, 1000)\n"
 	      "  --total M            messages per ingest run (20000; N=1: --total-n1, 10000)\n"
 	      "  --total-n1 M\n"
 	      "  --lat-rate R --lat-senders S --lat-seconds T   (1000, 10, 10)\n"
@@ -2489,6 +2499,7 @@ main(int argc, char **argv)
 			opt.no_hello_n = atoi(v);
 		} else if (ARG("--window")) {
 			opt.window = atoi(v);
+			opt.window_set = true;
 		} else if (ARG("--total")) {
 			opt.total = atoi(v);
 		} else if (ARG("--total-n1")) {
@@ -2615,6 +2626,11 @@ main(int argc, char **argv)
 			double rt = ingest(opt.ns[i], true, opt.ns[i] == 1 ? opt.total_n1 : opt.total);
 			if (opt.ns[i] == 10 || r10 == 0)
 				r10 = rt;
+			if (opt.ns[i] == 1 && !opt.window_set && !stop_flag) {
+				ingest_w = NODE_OUTBOX_WINDOW;
+				ingest(1, true, opt.total_n1);
+				ingest_w = 0;
+			}
 		}
 		if (opt.no_hello_n > 0 && !stop_flag)
 			ingest(opt.no_hello_n, false, opt.total);
