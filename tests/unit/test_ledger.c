@@ -526,6 +526,59 @@ test_triggers(void **state)
 	verify_ok(f, LAST);
 }
 
+/* A ledger made before 2026-11-26 has the older ledger_no_replace, which
+ * looked up (sender, message_id) on every insert; opening it replaces that
+ * trigger, and REPLACE is refused as before: over a message id by the
+ * delete trigger (recursive_triggers on our connections), over an index by
+ * the new trigger on any connection. */
+static void
+test_old_guard_upgraded(void **state)
+{
+	fx *f = ready(state);
+	sqlite3 *raw = NULL;
+	assert_int_equal(sqlite3_open_v2(f->db, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(raw, 5000);
+	raw_exec(raw, "DROP TRIGGER ledger_no_replace;"
+		      "CREATE TRIGGER ledger_no_replace BEFORE INSERT ON ledger"
+		      " WHEN EXISTS (SELECT 1 FROM ledger WHERE idx = NEW.idx)"
+		      " OR (NEW.type = 2 AND EXISTS (SELECT 1 FROM ledger WHERE type = 2"
+		      " AND sender = NEW.sender AND message_id = NEW.message_id))"
+		      " BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;");
+	irn_ledger *l = NULL;
+	assert_int_equal(irn_ledger_open(f->db, false, &l), IRN_OK);
+	sqlite3 *db = irn_ledger_db(l);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT sql FROM sqlite_master WHERE type = 'trigger'"
+					    " AND name = 'ledger_no_replace'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const char *sql = (const char *)sqlite3_column_text(st, 0);
+	assert_non_null(sql);
+	assert_null(strstr(sql, "message_id"));
+	assert_non_null(strstr(sql, "idx = NEW.idx"));
+	sqlite3_finalize(st);
+	static const char *const refused[] = {
+		"INSERT OR REPLACE INTO ledger(idx, type, accepted_ms, roster_version, sender,"
+		" message_id, data, prev_hash, hash) SELECT 100, type, accepted_ms, roster_version,"
+		" sender, message_id, data, prev_hash, hash FROM ledger WHERE idx = 5",
+		"INSERT OR REPLACE INTO ledger SELECT * FROM ledger WHERE idx = 2",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		int rc = sqlite3_exec(db, refused[i], NULL, NULL, NULL);
+		assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
+		assert_non_null(strstr(sqlite3_errmsg(db), "append-only"));
+	}
+	/* a foreign connection (no recursive_triggers): REPLACE over an index */
+	int rc = sqlite3_exec(raw, refused[1], NULL, NULL, NULL);
+	assert_int_equal(rc & 0xff, SQLITE_CONSTRAINT);
+	assert_int_equal(count_rows(db), LAST);
+	irn_ledger_close(&l);
+	sqlite3_close(raw);
+	verify_ok(f, LAST);
+}
+
 /* ---- tampering through a raw connection ---- */
 
 /* (a) one edited byte, and each other hashed column, in turn. */
@@ -729,6 +782,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_home_roster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_triggers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_guard_upgraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_edit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_delete_middle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_truncate_tail, setup, teardown),
