@@ -294,7 +294,6 @@ last_sequence(committer *c, const char *sender)
 	static const char q[] = "SELECT last FROM sequences WHERE sender = ?";
 	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
 	uint64_t v = 0;
-	sqlite3 *db = irn_ledger_db(c->h->ledger);
 	if (st == NULL)
 		return UINT64_MAX;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
@@ -305,20 +304,7 @@ last_sequence(committer *c, const char *sender)
 	sqlite3_reset(st);
 	if (!have && rc != SQLITE_DONE)
 		return UINT64_MAX; /* unreadable: not cached, nothing taken */
-	if (!have) {
-		/* a ledger from before the table: what it accepted */
-		if (sqlite3_prepare_v2(db,
-				       "SELECT max(sequence) FROM ledger WHERE type = 2 AND sender = ?",
-				       -1, &st, NULL) != SQLITE_OK)
-			return UINT64_MAX;
-		sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			v = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_ROW)
-			return UINT64_MAX;
-	}
+	/* no row: nothing used yet (seq_import() filled in older ledgers) */
 	if (strlen(sender) <= IRN_MAX_ID && (se = calloc(1, sizeof *se)) != NULL) {
 		se->last = v;
 		snprintf(se->sender, sizeof se->sender, "%s", sender);
@@ -326,6 +312,29 @@ last_sequence(committer *c, const char *sender)
 			free(se);
 	}
 	return v;
+}
+
+/* A ledger from before the sequences table (or from a broker that kept
+ * only part of it) holds accepted messages whose senders have no row
+ * there: give each its highest accepted sequence, once (a scan of the
+ * ledger), so that last_sequence() never has to look in the ledger. */
+static void
+seq_import(committer *c)
+{
+	sqlite3 *db = irn_ledger_db(c->h->ledger);
+	if (irn_meta_get_int(c->h->ledger, "sequences_imported", 0) == 1)
+		return;
+	int rc = sqlite3_exec(db,
+			      "BEGIN IMMEDIATE;"
+			      "INSERT OR IGNORE INTO sequences(sender, last)"
+			      " SELECT sender, max(sequence) FROM ledger WHERE type = 2 GROUP BY sender;"
+			      "INSERT OR REPLACE INTO meta(k, v) VALUES('sequences_imported', 1);"
+			      "COMMIT;",
+			      NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_error(_("cannot fill the sequences table from the ledger: %s"), sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
 }
 
 /* Take sequence number seq of sender (after last_sequence() said what was
@@ -1796,6 +1805,7 @@ commit_main(void *arg)
 	/* 64 MiB of page cache: the index pages of a ledger of millions stay in
 	 * memory (SQLite's default is 2 MiB) */
 	sqlite3_exec(irn_ledger_db(c.h->ledger), "PRAGMA cache_size=-65536;", NULL, NULL, NULL);
+	seq_import(&c);
 	recent_load(&c);
 	c.roster_version = c.h->roster->version;
 	c.acks_written_ms = irn_now_ms();

@@ -62,7 +62,11 @@ static const char *const schema =
 	" prev_hash BLOB NOT NULL, hash BLOB NOT NULL);"
 	"CREATE UNIQUE INDEX IF NOT EXISTS ledger_msg ON ledger(sender, message_id)"
 	" WHERE type = 2;"
-	"CREATE INDEX IF NOT EXISTS ledger_seq ON ledger(sender, sequence) WHERE type = 2;"
+	/* (sender, sequence) had an index until 2026-11: nothing frequent
+	 * reads by it (the broker keeps each sender's last sequence in its
+	 * sequences table), and with many senders each insert wrote one more
+	 * scattered index page to the log */
+	"DROP INDEX IF EXISTS ledger_seq;"
 	"CREATE INDEX IF NOT EXISTS ledger_rosters ON ledger(idx) WHERE type = 1;"
 	"CREATE TRIGGER IF NOT EXISTS ledger_no_update BEFORE UPDATE ON ledger"
 	" BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;"

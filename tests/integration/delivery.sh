@@ -39,9 +39,17 @@ kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true
 "$NODE" --home "$T/op" report --system "Hệ thống một cửa" --security-level 3 --category attack.malware --organisation "Sở Tư pháp" \
   --summary "Mã độc trên máy trạm" --detected-at 2026-11-25T11:00:00+07:00 >/dev/null
 check "report is queued while the broker is down" eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where state='pending'")" 1
+# A ledger from before the broker's sequences table: the broker fills the
+# table from the ledger once, so the sender's next message is not a gap.
+op_last=$(sql "$T/broker/ledger.db" "select last from sequences where sender='kontum/op'")
+sql "$T/broker/ledger.db" "delete from sequences; delete from meta where k='sequences_imported'"
 start_broker "$T"
+check "the broker refills each sender's last sequence from its ledger" \
+  eq "$(sql "$T/broker/ledger.db" "select v from meta where k='sequences_imported'")" 1
 check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 3 ]"
 check "outbox drained" wait_for 10 sh -c "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state='pending'\") = 0 ]"
+check "... and takes the queued report as the next in the sender's sequence" \
+  eq "$(sql "$T/broker/ledger.db" "select last from sequences where sender='kontum/op'")" $((op_last + 1))
 
 check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify
 for n in op own coord resp; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
