@@ -26,6 +26,7 @@
 #include "crypto.h"
 #include "hmap.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@
 #define ACK_KEEP 2048      /* ack_log rows kept per member */
 #define ACK_WRITE_MS 1000  /* pending acknowledgements written at least this often */
 #define ROUND_US 1000      /* a commit round takes jobs for at most this long */
+/* ... and, while more than one member's submissions are coming in (this
+ * round or the one before took from several), at most this many of any
+ * one member's: a round's commit (its fsync and its pages) grows with its
+ * size, and a message that arrives meanwhile waits for the round to end,
+ * then for its own. Under a flood by one member within its window, the
+ * others' messages waited for rounds of ~44 of the flooder's. */
+#define ROUND_MEMBER_MAX 16
 #define ROUND_SAMPLES 4096 /* round times kept for the exit log */
 #define N_ROLE_BITS 32
 #define STR_(x) #x
@@ -68,6 +76,8 @@ typedef struct csess {
 	int64_t err_ms;
 	job *cq_head, *cq_tail; /* checked submissions waiting for a batch, in order */
 	bool cq_in_rr;          /* on the committer's round-robin list */
+	uint64_t cq_round;      /* the round cq_taken counts for */
+	unsigned cq_taken;      /* taken into that round */
 	struct csess *cq_next;
 	struct csess *next;
 } csess;
@@ -146,6 +156,9 @@ typedef struct committer {
 	/* checked submissions by member, taken into batches round robin */
 	csess *cq_rr_head, *cq_rr_tail;
 	size_t cq_n;
+	size_t cq_rr_n;         /* sessions on that list */
+	uint64_t round_id;      /* commit rounds begun */
+	unsigned round_members, prev_round_members; /* members taken from */
 	/* round times (diagnostics, logged at exit): the last ROUND_SAMPLES */
 	float take_us[ROUND_SAMPLES], flush_us[ROUND_SAMPLES];
 	uint64_t rounds;
@@ -1660,33 +1673,50 @@ cq_push(committer *c, job *j)
 	s->cq_tail = j;
 	if (!s->cq_in_rr) {
 		s->cq_in_rr = true;
+		c->cq_rr_n++;
 		cq_rr_append(c, s);
 	}
 	c->cq_n++;
 	return true;
 }
 
+/* The next member's next job in turn; a member that has had cap jobs in
+ * this round waits for the next one (NULL when every waiting member has). */
 static job *
-cq_pop(committer *c)
+cq_pop(committer *c, unsigned cap)
 {
-	csess *s = c->cq_rr_head;
-	if (s == NULL)
-		return NULL;
-	c->cq_rr_head = s->cq_next;
-	if (c->cq_rr_head == NULL)
-		c->cq_rr_tail = NULL;
-	job *j = s->cq_head;
-	s->cq_head = j->next;
-	if (s->cq_head == NULL)
-		s->cq_tail = NULL;
-	j->next = NULL;
-	if (s->cq_head) { /* back in line behind the others */
-		cq_rr_append(c, s);
-	} else {
-		s->cq_in_rr = false;
+	for (size_t k = 0, n = c->cq_rr_n; k < n; k++) {
+		csess *s = c->cq_rr_head;
+		if (s == NULL)
+			return NULL;
+		c->cq_rr_head = s->cq_next;
+		if (c->cq_rr_head == NULL)
+			c->cq_rr_tail = NULL;
+		if (s->cq_round != c->round_id) {
+			s->cq_round = c->round_id;
+			s->cq_taken = 0;
+		}
+		if (s->cq_taken >= cap) { /* its turn passes */
+			cq_rr_append(c, s);
+			continue;
+		}
+		job *j = s->cq_head;
+		s->cq_head = j->next;
+		if (s->cq_head == NULL)
+			s->cq_tail = NULL;
+		j->next = NULL;
+		if (s->cq_taken++ == 0)
+			c->round_members++;
+		if (s->cq_head) { /* back in line behind the others */
+			cq_rr_append(c, s);
+		} else {
+			s->cq_in_rr = false;
+			c->cq_rr_n--;
+		}
+		c->cq_n--;
+		return j;
 	}
-	c->cq_n--;
-	return j;
+	return NULL;
 }
 
 /* The next job for this round: io's control jobs first, then a checked
@@ -1711,7 +1741,8 @@ next_job(committer *c)
 		}
 	}
 	if (j == NULL)
-		j = cq_pop(c);
+		j = cq_pop(c, c->round_members > 1 || c->prev_round_members > 1 ? ROUND_MEMBER_MAX
+									  : UINT_MAX);
 	if (j == NULL)
 		return NULL;
 	bool credit = atomic_fetch_sub(&c->sh->pipeline, 1) == PIPELINE_MAX / 2;
@@ -1824,6 +1855,10 @@ commit_main(void *arg)
 		 * flood the batches would otherwise grow to batch_max, and a message
 		 * arriving meanwhile waits for that whole round, then its own. */
 		double r0 = mono_us();
+		c.round_id++;
+		if (c.round_members)
+			c.prev_round_members = c.round_members;
+		c.round_members = 0;
 		for (int i = 0; i < batch_max; i++) {
 			job *j = next_job(&c);
 			if (j == NULL)
@@ -1885,7 +1920,7 @@ commit_main(void *arg)
 	for (size_t i = 0; i < c.ro_cap; i++)
 		if (c.ro[i])
 			job_free(c.ro[i]);
-	for (job *j; (j = cq_pop(&c)) != NULL;)
+	for (job *j; (j = cq_pop(&c, UINT_MAX)) != NULL;)
 		job_free(j);
 	free(c.ro);
 	free(c.dirty);

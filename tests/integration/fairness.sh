@@ -78,6 +78,13 @@ check "the windowed flood was still running when the measurement ended" eq $stil
 check "the windowed flooder was refused nothing and got receipts" \
   awk '{exit !($4 > 1000 && $6 == 0)}' "$T/flood2.out"
 p90() { echo "$1" | awk '$1 == "n" {print $10}'; }
+p50() { echo "$1" | awk '$1 == "n" {print $4}'; }
+# The commit thread takes at most 16 of one member's messages into a round
+# while others' are coming in (commit.c, ROUND_MEMBER_MAX): without that
+# the others waited for the flooder's long rounds (median 8.4 ms here vs
+# 1.3 ms without the flood; 3.2 ms with the limit; 5.0 under ASan).
+check "others' median during the windowed flood within 5x the no-flood median (+1 ms)" \
+  awk -v a="$(p50 "$base")" -v b="$(p50 "$during2")" 'BEGIN { exit !(b != "" && b <= 5 * a + 1) }'
 check "others' p90 during the windowed flood within 10x the no-flood p90 (+10 ms floor)" \
   awk -v a="$(p90 "$base")" -v b="$(p90 "$during2")" 'BEGIN { exit !(b != "" && b <= 10 * a + 10) }'
 check "broker ledger verifies" "$BROKER" --home "$T/broker" ledger verify
