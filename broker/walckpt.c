@@ -24,7 +24,7 @@
 
 #define WALCKPT_MS 10             /* how often the log's size is looked at */
 #define WAL_CKPT_FRAMES 1000      /* a passive checkpoint once this many frames are new */
-#define WAL_RESTART_FRAMES 4096   /* a restarting one past this (16 MiB of 4 KiB pages) */
+#define WAL_RESTART_FRAMES 16384  /* a restarting one past this (64 MiB of 4 KiB pages) */
 
 void *
 walckpt_main(void *arg)
