@@ -492,19 +492,19 @@ test_triggers(void **state)
 		"DELETE FROM ledger WHERE idx = 4",
 		"DELETE FROM ledger WHERE idx > 5",
 		"DELETE FROM ledger",
-		/* REPLACE deletes the conflicting row without firing delete
-		 * triggers (SQLite: only with recursive_triggers on), so these
-		 * need their own guard (ledger_no_replace). */
+		/* REPLACE deletes the conflicting row, firing the delete
+		 * trigger only with recursive_triggers on (irnet's connections
+		 * have it; ledger_no_replace guards the index for others). */
 		"INSERT OR REPLACE INTO ledger SELECT * FROM ledger WHERE idx = 2",
-		"REPLACE INTO ledger(idx, type, accepted_ms, roster_version, data, prev_hash, hash)"
-		" SELECT idx, type, accepted_ms, roster_version, x'00', prev_hash, hash"
-		" FROM ledger WHERE idx = 4",
+		("REPLACE INTO ledger(idx, type, accepted_ms, roster_version, data, prev_hash, hash)"
+		 " SELECT idx, type, accepted_ms, roster_version, x'00', prev_hash, hash"
+		 " FROM ledger WHERE idx = 4"),
 		/* ...and via the unique (sender, message_id) index, at a new idx. */
-		"INSERT OR REPLACE INTO ledger(idx, type, accepted_ms, roster_version, sender,"
-		" message_id, data, prev_hash, hash) SELECT 100, type, accepted_ms, roster_version,"
-		" sender, message_id, data, prev_hash, hash FROM ledger WHERE idx = 5",
-		"INSERT INTO ledger SELECT * FROM ledger WHERE idx = 3"
-		" ON CONFLICT(idx) DO UPDATE SET data = x'00'",
+		("INSERT OR REPLACE INTO ledger(idx, type, accepted_ms, roster_version, sender,"
+		 " message_id, data, prev_hash, hash) SELECT 100, type, accepted_ms, roster_version,"
+		 " sender, message_id, data, prev_hash, hash FROM ledger WHERE idx = 5"),
+		("INSERT INTO ledger SELECT * FROM ledger WHERE idx = 3"
+		 " ON CONFLICT(idx) DO UPDATE SET data = x'00'"),
 	};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
 		int rc = sqlite3_exec(db, refused[i], NULL, NULL, NULL);
@@ -560,9 +560,9 @@ test_old_guard_upgraded(void **state)
 	assert_non_null(strstr(sql, "idx = NEW.idx"));
 	sqlite3_finalize(st);
 	static const char *const refused[] = {
-		"INSERT OR REPLACE INTO ledger(idx, type, accepted_ms, roster_version, sender,"
-		" message_id, data, prev_hash, hash) SELECT 100, type, accepted_ms, roster_version,"
-		" sender, message_id, data, prev_hash, hash FROM ledger WHERE idx = 5",
+		("INSERT OR REPLACE INTO ledger(idx, type, accepted_ms, roster_version, sender,"
+		 " message_id, data, prev_hash, hash) SELECT 100, type, accepted_ms, roster_version,"
+		 " sender, message_id, data, prev_hash, hash FROM ledger WHERE idx = 5"),
 		"INSERT OR REPLACE INTO ledger SELECT * FROM ledger WHERE idx = 2",
 	};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
