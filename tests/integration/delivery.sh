@@ -45,7 +45,7 @@ op_last=$(sql "$T/broker/ledger.db" "select last from sequences where sender='ko
 sql "$T/broker/ledger.db" "delete from sequences; delete from meta where k='sequences_imported'"
 start_broker "$T"
 check "the broker refills each sender's last sequence from its ledger" \
-  eq "$(sql "$T/broker/ledger.db" "select v from meta where k='sequences_imported'")" 1
+  wait_for 10 sh -c "[ \"\$(sqlite3 '$T/broker/ledger.db' \"select v from meta where k='sequences_imported'\")\" = 1 ]"
 check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 3 ]"
 check "outbox drained" wait_for 10 sh -c "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state='pending'\") = 0 ]"
 check "... and takes the queued report as the next in the sender's sequence" \
