@@ -232,10 +232,7 @@ set_fd(io *x, isess *s, int fd)
 static void
 tpk_clear(io *x)
 {
-	for (size_t i = 0; i < x->by_tpk.nb; i++)
-		for (hmap_node *n = x->by_tpk.b[i]; n; n = hmap_node_next(n))
-			free(hmap_node_val(n));
-	hmap_free(&x->by_tpk);
+	hmap_free_values(&x->by_tpk);
 }
 
 /* The member a CURVE key belongs to, by hash (the roster's own lookup is a

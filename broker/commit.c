@@ -402,10 +402,7 @@ seq_clean(committer *c)
 static void
 seq_forget(committer *c)
 {
-	for (size_t i = 0; i < c->seqs.nb; i++)
-		for (hmap_node *n = c->seqs.b[i]; n; n = hmap_node_next(n))
-			free(hmap_node_val(n));
-	hmap_free(&c->seqs);
+	hmap_free_values(&c->seqs);
 	c->n_seq_dirty = 0;
 }
 

@@ -115,6 +115,15 @@ hmap_free(hmap *m)
 	m->nb = m->n = 0;
 }
 
+void
+hmap_free_values(hmap *m)
+{
+	for (size_t i = 0; i < m->nb; i++)
+		for (hmap_node *n = m->b[i]; n; n = n->next)
+			free(n->val);
+	hmap_free(m);
+}
+
 void *
 hmap_gets(const hmap *m, const char *key)
 {

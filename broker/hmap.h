@@ -19,6 +19,8 @@ bool hmap_put(hmap *m, const void *key, size_t klen, void *val);
 /* Remove; returns the value that was there (or NULL). */
 void *hmap_del(hmap *m, const void *key, size_t klen);
 void hmap_free(hmap *m);
+/* hmap_free, after free() of every value. */
+void hmap_free_values(hmap *m);
 /* Iteration: for (i < m->nb) for (n = m->b[i]; n; n = hmap_node_next(n)) */
 hmap_node *hmap_node_next(const hmap_node *n);
 void *hmap_node_val(const hmap_node *n);
