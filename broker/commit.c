@@ -375,12 +375,14 @@ static irn_err
 seq_write(committer *c)
 {
 	static const char q[] = "INSERT OR REPLACE INTO sequences(sender, last) VALUES(?, ?)";
+	if (c->n_seq_dirty == 0)
+		return IRN_OK;
+	sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
+	if (st == NULL)
+		return IRN_ERR_DB;
 	irn_err e = IRN_OK;
 	for (size_t i = 0; i < c->n_seq_dirty && e == IRN_OK; i++) {
 		seq_ent *se = c->seq_dirty[i];
-		sqlite3_stmt *st = irn_ledger_cached(c->h->ledger, q);
-		if (st == NULL)
-			return IRN_ERR_DB;
 		sqlite3_bind_text(st, 1, se->sender, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)se->last);
 		e = irn_sqlite_err(sqlite3_step(st));

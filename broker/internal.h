@@ -18,10 +18,10 @@
  * most MEMBER_PIPE_MAX of them in the pipeline (the commit thread wakes io
  * when it is down to half), so a member using its whole window cannot fill
  * the pipeline and make the others' next message wait for it to drain.
- * Each verify thread
- * holds at most VERIFY_QMAX of them (it wakes io when half are checked): the
- * backlog of a member flooding within its rate waits in io's fair queue or
- * in the commit thread's (also fair), never long in a verify thread's FIFO.
+ * Each verify thread holds at most VERIFY_QMAX of them (it wakes io when
+ * half are checked): the backlog of a member flooding within its rate waits
+ * in io's fair queue or in the commit thread's (also fair), never long in a
+ * verify thread's FIFO.
  * io numbers every job it hands over (vseq) and gives it to the least
  * loaded verify thread; the commit thread takes them back strictly in that
  * order (a reorder ring), so the commit order is the io thread's order

@@ -41,7 +41,10 @@ irn_ledger_cached(irn_ledger *l, const char *sql)
 			return l->cache[i].st;
 		}
 	}
-	return NULL; /* full: callers fall back to preparing */
+	/* full: every caller's statements are string literals, so this is a
+	 * fixed set that outgrew STMT_CACHE; say so instead of failing quietly */
+	log_error("ledger statement cache full (%d): raise STMT_CACHE for: %.60s", STMT_CACHE, sql);
+	return NULL;
 }
 
 #define LEDGER_NO_REPLACE                                                                \

@@ -79,7 +79,8 @@ irn_err irn_ledger_verify(irn_ledger *l, const char *network, irn_verify_result 
 irn_err irn_sqlite_err(int rc);
 /* A prepared statement for sql (a string literal: cached by its address),
  * reset and with bindings cleared. Do not finalize it; sqlite3_reset it when
- * done so it holds no read transaction. NULL if it cannot be prepared. */
+ * done so it holds no read transaction. NULL if it cannot be prepared or
+ * the cache is full (logged: the set of literals outgrew STMT_CACHE). */
 sqlite3_stmt *irn_ledger_cached(irn_ledger *l, const char *sql);
 /* The entry hash formula above (for tools and tests that rebuild a chain). */
 void irn_ledger_entry_hash(uint8_t out[IRN_HASH_LEN], uint64_t idx, const uint8_t prev[IRN_HASH_LEN],

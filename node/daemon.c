@@ -62,29 +62,6 @@ typedef struct node {
 	irn_root_cache *roots;    /* batch roots whose signature was checked */
 } node;
 
-/* A statement of the hot paths (every message sent, every receipt): kept
- * prepared in the ledger's cache (sql must be a static string: the cache
- * keys on its address), or prepared now if the cache is full. Finish with
- * stmt_done, which resets a cached one (no read left open) or finalizes. */
-static sqlite3_stmt *
-stmt_get(node *n, const char *sql, bool *owned)
-{
-	sqlite3_stmt *st = irn_ledger_cached(n->h->ledger, sql);
-	*owned = st == NULL;
-	if (st == NULL && sqlite3_prepare_v2(irn_ledger_db(n->h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
-		return NULL;
-	return st;
-}
-
-static void
-stmt_done(sqlite3_stmt *st, bool owned)
-{
-	if (owned)
-		sqlite3_finalize(st);
-	else if (st)
-		sqlite3_reset(st);
-}
-
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int s) { (void)s; stop_flag = 1; }
 
@@ -306,32 +283,32 @@ apply_receipt(node *n, const uint8_t message_id[IRN_MSGID_LEN], uint64_t broker_
 	static const char q_tri[] = "SELECT incident FROM transitions WHERE message_id = ?";
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	sqlite3_stmt *st;
-	bool owned;
 	irn_err e = IRN_OK;
-	if (e == IRN_OK && (st = stmt_get(n, q_inc, &owned)) != NULL) {
+	/* the hot paths' statements stay prepared in the ledger's cache */
+	if (e == IRN_OK && (st = irn_ledger_cached(n->h->ledger, q_inc)) != NULL) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)broker_index);
 		sqlite3_bind_int64(st, 2, accepted_ms);
 		sqlite3_bind_blob(st, 3, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
 		e = irn_sqlite_err(sqlite3_step(st));
-		stmt_done(st, owned);
+		sqlite3_reset(st);
 	}
-	if (e == IRN_OK && (st = stmt_get(n, q_tr, &owned)) != NULL) {
+	if (e == IRN_OK && (st = irn_ledger_cached(n->h->ledger, q_tr)) != NULL) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)broker_index);
 		sqlite3_bind_blob(st, 2, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
 		e = irn_sqlite_err(sqlite3_step(st));
 		int changed = sqlite3_changes(db);
-		stmt_done(st, owned);
+		sqlite3_reset(st);
 		if (e == IRN_OK && changed > 0) {
 			uint8_t inc[IRN_MSGID_LEN];
 			sqlite3_stmt *q;
-			bool found = false, qo;
-			if ((q = stmt_get(n, q_tri, &qo)) != NULL) {
+			bool found = false;
+			if ((q = irn_ledger_cached(n->h->ledger, q_tri)) != NULL) {
 				sqlite3_bind_blob(q, 1, message_id, IRN_MSGID_LEN, SQLITE_STATIC);
 				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == IRN_MSGID_LEN) {
 					memcpy(inc, sqlite3_column_blob(q, 0), IRN_MSGID_LEN);
 					found = true;
 				}
-				stmt_done(q, qo);
+				sqlite3_reset(q);
 			}
 			if (found)
 				e = replay_incident(n, inc);
@@ -362,15 +339,14 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 	check_broker_roster(n, r->roster_version, r->has_roster_hash, r->roster_hash.data,
 			    r->roster_hash.len);
 	static const char q_out[] = "SELECT state, sequence FROM outbox WHERE message_id = ?";
-	bool owned;
-	sqlite3_stmt *st = stmt_get(n, q_out, &owned);
+	sqlite3_stmt *st = irn_ledger_cached(n->h->ledger, q_out);
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_blob(st, 1, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
 	bool pending = sqlite3_step(st) == SQLITE_ROW &&
 		       !strcmp((const char *)sqlite3_column_text(st, 0), "pending");
 	uint64_t outbox_seq = pending ? (uint64_t)sqlite3_column_int64(st, 1) : 0;
-	stmt_done(st, owned);
+	sqlite3_reset(st);
 	if (!pending)
 		goto out; /* a repeated receipt: already recorded */
 	if (n->inflight)
@@ -391,13 +367,13 @@ handle_receipt(node *n, const uint8_t *b, size_t len)
 	static const char q_done[] =
 		"UPDATE outbox SET state = 'done', receipt_idx = ?, broker_index = ?, accepted_ms = ?"
 		" WHERE message_id = ?";
-	if (e == IRN_OK && (st = stmt_get(n, q_done, &owned)) != NULL) {
+	if (e == IRN_OK && (st = irn_ledger_cached(n->h->ledger, q_done)) != NULL) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)idx);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->ledger_index);
 		sqlite3_bind_int64(st, 3, r->accepted_ms);
 		sqlite3_bind_blob(st, 4, r->message_id.data, IRN_MSGID_LEN, SQLITE_STATIC);
 		e = irn_sqlite_err(sqlite3_step(st));
-		stmt_done(st, owned);
+		sqlite3_reset(st);
 	}
 	if (e == IRN_OK)
 		e = apply_receipt(n, r->message_id.data, r->ledger_index, r->accepted_ms);
@@ -1179,9 +1155,8 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	static const char q_ins[] =
 		"INSERT INTO outbox(message_id, sequence, envelope, created_ms) VALUES(?,?,?,?)";
 	sqlite3_stmt *st;
-	bool owned;
 	if (e == IRN_OK) {
-		st = stmt_get(n, q_ins, &owned);
+		st = irn_ledger_cached(n->h->ledger, q_ins);
 		e = st ? IRN_OK : IRN_ERR_DB;
 		if (e == IRN_OK) {
 			sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
@@ -1189,7 +1164,7 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 			sqlite3_bind_blob(st, 3, *env, (int)*elen, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 4, now);
 			e = irn_sqlite_err(sqlite3_step(st));
-			stmt_done(st, owned);
+			sqlite3_reset(st);
 		}
 	}
 	if (e == IRN_OK && h.tlp == IRNET__TLP__TLP_RED)
