@@ -166,6 +166,8 @@ typedef struct committer {
 	 * holds it plus this round's changes, which are written once per
 	 * sender just before the commit (not a row rewrite per message) */
 	hmap seqs;              /* sender -> seq_ent */
+	bool seq_imported;      /* seq_import() done: no row means nothing used */
+	int64_t seq_import_ms;  /* its last failed try */
 	seq_ent **seq_dirty;
 	size_t n_seq_dirty, cap_seq_dirty;
 } committer;
@@ -317,6 +319,8 @@ last_sequence(committer *c, const char *sender)
 	sqlite3_reset(st);
 	if (!have && rc != SQLITE_DONE)
 		return UINT64_MAX; /* unreadable: not cached, nothing taken */
+	if (!have && !c->seq_imported)
+		return UINT64_MAX; /* unknown until seq_import() has run */
 	/* no row: nothing used yet (seq_import() filled in older ledgers) */
 	if (strlen(sender) <= IRN_MAX_ID && (se = calloc(1, sizeof *se)) != NULL) {
 		se->last = v;
@@ -335,8 +339,11 @@ static void
 seq_import(committer *c)
 {
 	sqlite3 *db = irn_ledger_db(c->h->ledger);
-	if (irn_meta_get_int(c->h->ledger, "sequences_imported", 0) == 1)
+	if (irn_meta_get_int(c->h->ledger, "sequences_imported", 0) == 1) {
+		c->seq_imported = true;
 		return;
+	}
+	c->seq_import_ms = irn_now_ms();
 	int rc = sqlite3_exec(db,
 			      "BEGIN IMMEDIATE;"
 			      "INSERT OR IGNORE INTO sequences(sender, last)"
@@ -345,8 +352,12 @@ seq_import(committer *c)
 			      "COMMIT;",
 			      NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
+		/* until it succeeds, a sender without a row gets ERR_STORAGE
+		 * (retry) rather than a sequence count from 0 */
 		log_error(_("cannot fill the sequences table from the ledger: %s"), sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	} else {
+		c->seq_imported = true;
 	}
 }
 
@@ -1235,7 +1246,8 @@ handle_hello(committer *c, job *j)
 	w.roster_hash.data = c->h->roster->hash;
 	w.roster_hash.len = IRN_HASH_LEN;
 	w.broker_time_ms = irn_now_ms();
-	w.last_sequence = last_sequence(c, j->member);
+	uint64_t last = last_sequence(c, j->member);
+	w.last_sequence = last == UINT64_MAX ? 0 : last; /* unreadable: the node keeps its own */
 	if (hl->roster_version < c->h->roster->version) {
 		w.has_roster = true;
 		w.roster.data = c->h->roster->bytes;
@@ -1421,8 +1433,11 @@ answer_audit(committer *c, job *j, Irnet__Answer *a)
 		sqlite3_finalize(st);
 		a->checkpoints = cp;
 		a->n_checkpoints = n;
-		a->has_last_sequence = true;
-		a->last_sequence = last_sequence(c, j->member);
+		uint64_t last = last_sequence(c, j->member);
+		if (last == UINT64_MAX)
+			a->status = IRNET__ERROR_CODE__ERR_STORAGE;
+		a->has_last_sequence = last != UINT64_MAX;
+		a->last_sequence = last != UINT64_MAX ? last : 0;
 		a->has_acked_upto = true;
 		if (sqlite3_prepare_v2(db, "SELECT max(upto) FROM ack_log WHERE member = ?", -1, &st,
 				       NULL) == SQLITE_OK) {
@@ -1853,6 +1868,8 @@ commit_main(void *arg)
 		/* A round ends at batch_max jobs or after ROUND_US of work: under a
 		 * flood the batches would otherwise grow to batch_max, and a message
 		 * arriving meanwhile waits for that whole round, then its own. */
+		if (!c.seq_imported && !c.in_tx && irn_now_ms() - c.seq_import_ms >= 1000)
+			seq_import(&c); /* it failed at start: once a second until it works */
 		double r0 = mono_us();
 		c.round_id++;
 		if (c.round_members)

@@ -43,8 +43,19 @@ check "report is queued while the broker is down" eq "$(sql "$T/op/ledger.db" "s
 # table from the ledger once, so the sender's next message is not a gap.
 op_last=$(sql "$T/broker/ledger.db" "select last from sequences where sender='kontum/op'")
 sql "$T/broker/ledger.db" "delete from sequences; delete from meta where k='sequences_imported'"
+# Another process holds the ledger's write lock for 8 s, longer than the
+# broker waits for it (5 s): the refill fails at first, and until a retry
+# works the sender's report is answered "retry later", never counted from 0.
+( echo "BEGIN IMMEDIATE;"; echo "SELECT 1;"; sleep 8; echo "COMMIT;" ) | /usr/bin/sqlite3 "$T/broker/ledger.db" >/dev/null &
+locker=$!
+sleep 0.5
 start_broker "$T"
-check "the broker refills each sender's last sequence from its ledger" \
+check "a refill that cannot take the lock is reported" \
+  wait_for 10 grep -q "cannot fill the sequences table" "$T/broker.log"
+check "... and nothing of the sender's is taken meanwhile" \
+  eq "$(sql "$T/broker/ledger.db" "select count(*) from sequences")" 0
+wait $locker
+check "the broker refills each sender's last sequence from its ledger once it can" \
   wait_for 10 sh -c "[ \"\$(sqlite3 '$T/broker/ledger.db' \"select v from meta where k='sequences_imported'\")\" = 1 ]"
 check "queued report goes out after the broker restarts" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind=1') = 3 ]"
 check "outbox drained" wait_for 10 sh -c "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state='pending'\") = 0 ]"
