@@ -71,6 +71,8 @@ static struct {
 	bool quick, keep, verify_receipts;
 	int ns[MAX_NS], n_ns;
 	int no_hello_n;         /* extra ingest run at this N without Hello (0: none) */
+	int overload_n;         /* extra ingest run: N senders, each 1.5 windows (-1: the largest N
+				 * of --senders if >= 1000; 0: none) */
 	int repeat_n;           /* ingest again at this N after the other runs (0: none) */
 	int window, total, total_n1;
 	int runs;               /* each ingest configuration this many times (median kept) */
@@ -612,6 +614,7 @@ daemon_spawn(const char *bin, const char *home, const char *logp, bool unsafe_no
 }
 
 static bool nofsync_control; /* the broker of the next start runs with fsync off */
+static bool overload_run;    /* the next ingest run is the overload row (--overload) */
 
 static void
 broker_start(broker_proc *b, const bhome *bh, const char *phase, int member_rate)
@@ -1565,8 +1568,9 @@ ingest(int N, bool hello, int total)
 	broker_stop(&b);
 	long long rows1 = ledger_q(&home_a, "SELECT count(*) FROM ledger WHERE type = 2");
 	long long added = rows1 - rows0;
-	add_row("2", "ingest N=%d%s%s, W=%d%s, ledger at %lld: %ld receipts%s%s", N,
+	add_row("2", "ingest N=%d%s%s%s, W=%d%s, ledger at %lld: %ld receipts%s%s", N,
 		hello ? "" : " (no Hello)",
+		overload_run ? ", OVERLOAD: 1.5 × W each at once, N × W in flight > the broker's queue_max (32 768): back-pressure" : "",
 		nofsync_control ? ", CONTROL: fsync OFF (compare with NATS, which acks before fsync)" : "",
 		W, ingest_w == NODE_OUTBOX_WINDOW ? " (irnet-node's outbox window)" : "", head, receipts, errors ? ", ERRORS" : "",
 		receipts + errors < want ? ", UNANSWERED" : "");
@@ -2324,6 +2328,10 @@ usage(FILE *f)
 	      "  --quick              small sizes, < 60 s\n"
 	      "  --senders LIST       ingest runs, e.g. 1,10,100,1000 (default)\n"
 	      "  --no-hello N         one more ingest run with N senders that send no Hello\n"
+	      "  --overload N         one more ingest run (once): N senders each send 1.5 x W at\n"
+	      "                       once, more than the broker queues (N = 1000: 96 000\n"
+	      "                       submissions, 64 000 in flight; the broker pauses reading);\n"
+	      "                       default: the first --senders N >= 1000, if any; 0: none\n"
 	      "  --repeat N           ingest again with N senders after every other run, on the\n"
 	      "                       grown ledger (default 10; 0: no)\n"
 	      "  --window W           submissions in flight per sender (64; without --window the\n"
@@ -2595,6 +2603,7 @@ main(int argc, char **argv)
 	parse_ns("1,10,100,1000");
 	opt.repeat_n = 10;
 	opt.runs = 3;
+	opt.overload_n = -1;
 	const char *senders = NULL;
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--quick")) {
@@ -2634,6 +2643,8 @@ main(int argc, char **argv)
 			opt.repeat_n = atoi(v);
 		} else if (ARG("--no-hello")) {
 			opt.no_hello_n = atoi(v);
+		} else if (ARG("--overload")) {
+			opt.overload_n = atoi(v);
 		} else if (ARG("--runs")) {
 			opt.runs = atoi(v);
 		} else if (ARG("--window")) {
@@ -2725,6 +2736,8 @@ main(int argc, char **argv)
 			max_n = opt.ns[i];
 	if (opt.no_hello_n > max_n)
 		max_n = opt.no_hello_n;
+	if (opt.overload_n > max_n)
+		max_n = opt.overload_n;
 
 	if ((rlim_t)max_n * 3 + 64 > rl.rlim_cur)
 		note("RLIMIT_NOFILE %llu may be too low for %d connections",
@@ -2773,6 +2786,17 @@ main(int argc, char **argv)
 		}
 		if (opt.no_hello_n > 0 && !stop_flag)
 			ingest(opt.no_hello_n, false, opt.total);
+		int on = opt.overload_n;
+		for (int i = 0; on < 0 && i < opt.n_ns; i++)
+			if (opt.ns[i] >= 1000)
+				on = opt.ns[i];
+		if (on > 0 && !stop_flag) {
+			/* a province under attack: every member bursts a window and a
+			 * half at once; more is in flight than the broker queues */
+			overload_run = true;
+			ingest(on, true, on * (ingest_w ? ingest_w : opt.window) * 3 / 2);
+			overload_run = false;
+		}
 	}
 	if (phase_on("control") && !stop_flag) {
 		/* irnet without fsync: the figure to set beside NATS JetStream 2.9,

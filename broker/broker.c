@@ -184,6 +184,11 @@ typedef struct io {
 	isess *rr_head, *rr_tail; /* members with submissions waiting, in turn */
 	size_t rr_n;            /* ... how many */
 	size_t fq_total, fq_bytes;
+	size_t fq_cap;          /* queue_max: submissions waiting in all */
+	bool paused;            /* not reading the ROUTER: the queues are full */
+	int64_t paused_ms, resumed_ms, pause_logged_ms;
+	uint64_t pauses;        /* times reading paused ... */
+	int64_t paused_total_ms; /* ... and for how long in all */
 	uint64_t next_gen;
 	uint64_t cut_offs;
 	uint64_t roster_seen;   /* roster version the sessions were checked against */
@@ -533,11 +538,12 @@ static void
 idle_sweep(io *x, int64_t *last)
 {
 	int64_t now = irn_now_ms(), limit = 5 * (int64_t)x->sh->h->cfg.heartbeat_ms;
-	if (now - *last < 1000)
+	if (now - *last < 1000 || x->paused) /* paused: nobody is being read */
 		return;
 	*last = now;
 	for (isess *s = x->sessions; s; s = s->next)
-		if (s->alive && s->fd >= 0 && now - s->last_seen_ms > limit) {
+		if (s->alive && s->fd >= 0 && now - s->last_seen_ms > limit &&
+		    now - x->resumed_ms > limit) {
 			log_info("%s silent for %lld ms: connection closed", s->member,
 				 (long long)(now - s->last_seen_ms));
 			s->last_seen_ms = now; /* once; the monitor ends the session */
@@ -698,7 +704,7 @@ fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 		}
 		s->gap_from = 0; /* the refused one (or an earlier one) again */
 	}
-	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= FQ_TOTAL_MAX ||
+	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= x->fq_cap ||
 	    x->fq_bytes + len > FQ_BYTES_MAX) {
 		fq_refuse(x, s, b, len, s->fq_n >= FQ_MEMBER_MAX);
 		return;
@@ -807,6 +813,45 @@ fq_feed(io *x)
 		atomic_fetch_add(&s->inpipe, 1);
 		verify_send(x, j, 0);
 	}
+}
+
+/* Back-pressure. When io's queues are full (queue_max submissions, or
+ * FQ_BYTES_MAX less one largest frame), io stops reading the ROUTER: libzmq
+ * stops reading those TCP connections once each pipe holds ROUTER_RCVHWM
+ * messages, and the rest waits in the senders' own queues and kernels.
+ * Refusing instead (ERR_RATE_LIMITED) cost a signed error reply each, and
+ * the node resent the refused message and everything after it 5 s later:
+ * with 1 000 members bursting 64 each the broker answered a third fewer
+ * messages a second and some not at all for seconds. Reading starts again
+ * once a quarter of the queue has drained (libzmq then reads the pipes in
+ * turn, as before). The per-member cap still refuses: one member cannot
+ * make the broker stop reading the others. */
+static bool
+reading_paused(io *x)
+{
+	int64_t now;
+	if (!x->paused) {
+		if (x->fq_total < x->fq_cap && x->fq_bytes + IRN_MAX_FRAME_IN <= FQ_BYTES_MAX)
+			return false;
+		now = irn_now_ms();
+		x->paused = true;
+		x->paused_ms = now;
+		x->pauses++;
+		if (now - x->pause_logged_ms >= 10000) {
+			log_warn(_("%zu submissions (%zu bytes) wait for verification: reading paused "
+				   "until a quarter have been verified (%llu times so far)"),
+				 x->fq_total, x->fq_bytes, (unsigned long long)x->pauses);
+			x->pause_logged_ms = now;
+		}
+		return true;
+	}
+	if (x->fq_total > x->fq_cap / 4 * 3 || x->fq_bytes > FQ_BYTES_MAX / 4 * 3)
+		return true;
+	now = irn_now_ms();
+	x->paused = false;
+	x->resumed_ms = now;
+	x->paused_total_ms += now - x->paused_ms;
+	return false;
 }
 
 static void
@@ -1041,7 +1086,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	atomic_store(&sh.self_seq, (uint64_t)irn_meta_get_int(h->ledger, "self_seq", 0));
 	pthread_rwlock_init(&sh.roster_lock, NULL);
 	sh.ctx = zmq_ctx_new();
-	io x = { .sh = &sh };
+	io x = { .sh = &sh, .fq_cap = (size_t)h->cfg.queue_max };
 	verify_ctx vx[VERIFY_MAX] = { 0 };
 	commit_ctx cx = { .sh = &sh };
 	void *cx_from_io;
@@ -1065,7 +1110,9 @@ broker_run(irn_home *h, const broker_opts *o)
 	zmq_setsockopt(x.router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
 	zmq_setsockopt(x.router, ZMQ_LINGER, &zero, sizeof zero);
 	zmq_setsockopt(x.router, ZMQ_SNDHWM, &hwm, sizeof hwm);
-	zmq_setsockopt(x.router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	/* what libzmq reads ahead per connection while io is paused (reading_paused) */
+	int rcvhwm = ROUTER_RCVHWM;
+	zmq_setsockopt(x.router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
 	/* No ZMTP heartbeats on the broker's side: libzmq 4.3 cancels a timer
 	 * by a linear search over all of its I/O thread's timers, once per
 	 * incoming message when heartbeats are on, which made every message
@@ -1132,7 +1179,7 @@ broker_run(irn_home *h, const broker_opts *o)
 	int drain_rounds = 0;
 	while (running) {
 		zmq_pollitem_t items[] = { { x.zap, 0, ZMQ_POLLIN, 0 },
-					   { x.router, 0, ZMQ_POLLIN, 0 },
+					   { x.router, 0, reading_paused(&x) ? 0 : ZMQ_POLLIN, 0 },
 					   { x.from_commit, 0, ZMQ_POLLIN, 0 },
 					   { x.mon, 0, ZMQ_POLLIN, 0 },
 					   { x.from_verify, 0, ZMQ_POLLIN, 0 } };
@@ -1178,7 +1225,7 @@ broker_run(irn_home *h, const broker_opts *o)
 			for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
 				job_free(j);
 		if (items[1].revents & ZMQ_POLLIN)
-			for (int i = 0; i < 1024; i++) {
+			for (int i = 0; i < 1024 && !reading_paused(&x); i++) {
 				int ev = 0;
 				size_t evl = sizeof ev;
 				zmq_getsockopt(x.router, ZMQ_EVENTS, &ev, &evl);
@@ -1202,6 +1249,9 @@ broker_run(irn_home *h, const broker_opts *o)
 		job_free(j);
 	for (job *j; (j = job_recv(x.from_verify, ZMQ_DONTWAIT)) != NULL;)
 		job_free(j);
+	if (x.pauses)
+		log_info("reading paused %llu times, %lld ms in all: the verify queues were full",
+			 (unsigned long long)x.pauses, (long long)x.paused_total_ms);
 	log_info("broker stopping (%llu connections cut)", (unsigned long long)x.cut_offs);
 	for (isess *s = x.sessions, *n; s; s = n) {
 		n = s->next;

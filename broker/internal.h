@@ -58,7 +58,8 @@ typedef enum {
 #define VERIFY_QMAX 16                /* waiting at one verify thread at most */
 #define MEMBER_PIPE_MAX 64            /* one member's submissions in the pipeline at most */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
-#define FQ_TOTAL_MAX 32768            /* waiting in all */
+/* waiting in all: queue_max in irnet.conf (32 768); at it io stops reading */
+#define ROUTER_RCVHWM 256             /* read ahead per connection by libzmq meanwhile */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
 
 typedef struct job {

@@ -20,6 +20,7 @@ irn_config_defaults(irn_config *c)
 	c->heartbeat_ms = 2000;
 	c->error_rate = 10;
 	c->member_rate = 500;
+	c->queue_max = 32768;
 	c->checkpoint_ms = 600000;
 	c->due_ack_minutes = 60;
 	c->due_notify_days = 5;
@@ -88,6 +89,10 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	if (strcmp(name, "member_rate") == 0) {
 		c->member_rate = atoi(value);
 		return c->member_rate >= 1 && c->member_rate <= 1000000;
+	}
+	if (strcmp(name, "queue_max") == 0) {
+		c->queue_max = atoi(value);
+		return c->queue_max >= 16 && c->queue_max <= 1048576;
 	}
 	if (strcmp(name, "verify_threads") == 0) {
 		c->verify_threads = atoi(value);

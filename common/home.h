@@ -28,6 +28,8 @@ typedef struct irn_config {
 	int error_rate;        /* broker: error replies per member per second */
 	int member_rate;       /* broker: submissions per member per second (burst 2x) */
 	int verify_threads;    /* broker: signature-check threads (0: one per online CPU, at most 8) */
+	int queue_max;         /* broker: submissions waiting for verification in all; at it, the
+				* broker stops reading its socket until a quarter has drained */
 	long db_max_pages;
 	int checkpoint_ms;     /* node: sign the ledger head this often (0: never) */
 	int due_ack_minutes;   /* deadlines: acknowledge a report within (plan: at once) */
