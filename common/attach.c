@@ -35,13 +35,13 @@ const char *
 irn_attachment_ref_validate(const Irnet__AttachmentRef *a)
 {
 	if (a == NULL || !irn_attach_name_ok(a->name))
-		return "bad attachment file name";
+		return N_("bad attachment file name");
 	if (a->hash.len != IRN_HASH_LEN)
-		return "attachment hash must be 32 bytes";
+		return N_("attachment hash must be 32 bytes");
 	if (a->size == 0 || a->size > IRN_ATTACH_MAX)
-		return "attachment size out of range";
+		return N_("attachment size out of range");
 	if (a->media_type && irn_text_check(a->media_type, strlen(a->media_type), IRN_MAX_SHORT_TEXT, 0))
-		return "bad attachment media type";
+		return N_("bad attachment media type");
 	return NULL;
 }
 
@@ -50,26 +50,26 @@ irn_attachment_validate(const uint8_t *p, size_t len)
 {
 	Irnet__AttachmentChunk *c = irnet__attachment_chunk__unpack(NULL, len, p);
 	if (c == NULL)
-		return "attachment chunk does not decode";
+		return N_("attachment chunk does not decode");
 	const char *w = NULL;
 	if (!irn_pb_canonical(&c->base, p, len))
-		w = "attachment chunk not canonical";
+		w = N_("attachment chunk not canonical");
 	else if (c->hash.len != IRN_HASH_LEN)
-		w = "attachment hash must be 32 bytes";
+		w = N_("attachment hash must be 32 bytes");
 	else if (!irn_attach_name_ok(c->name))
-		w = "bad attachment file name";
+		w = N_("bad attachment file name");
 	else if (c->size == 0 || c->size > IRN_ATTACH_MAX)
-		w = "attachment size out of range";
+		w = N_("attachment size out of range");
 	else if (c->count != irn_attach_count(c->size))
-		w = "attachment chunk count does not match its size";
+		w = N_("attachment chunk count does not match its size");
 	else if (c->index >= c->count)
-		w = "attachment chunk index out of range";
+		w = N_("attachment chunk index out of range");
 	else if (c->data.len != (c->index + 1 < c->count
 					 ? IRN_ATTACH_CHUNK
 					 : c->size - (uint64_t)c->index * IRN_ATTACH_CHUNK))
-		w = "attachment chunk has the wrong length";
+		w = N_("attachment chunk has the wrong length");
 	else if (c->ref && (c->ref->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(c->ref->reporter)))
-		w = "bad incident reference";
+		w = N_("bad incident reference");
 	irnet__attachment_chunk__free_unpacked(c, NULL);
 	return w;
 }

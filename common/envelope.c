@@ -86,36 +86,36 @@ const char *
 irn_header_validate(const Irnet__Header *h, int64_t now_ms)
 {
 	if (h == NULL)
-		return "missing header";
+		return N_("missing header");
 	if (h->version != IRN_PROTOCOL_VERSION)
-		return "unsupported protocol version";
+		return N_("unsupported protocol version");
 	if (h->message_id.len != IRN_MSGID_LEN)
-		return "message id must be 16 bytes";
+		return N_("message id must be 16 bytes");
 	if (!irn_member_id_ok(h->sender))
-		return "bad sender id";
+		return N_("bad sender id");
 	if (h->n_to_members > IRN_MAX_RECIPIENTS || h->n_to_roles > IRN_MAX_ROLES_IN_LIST)
-		return "too many recipients";
+		return N_("too many recipients");
 	for (size_t i = 0; i < h->n_to_members; i++)
 		if (!irn_member_id_ok(h->to_members[i]))
-			return "bad recipient id";
+			return N_("bad recipient id");
 	for (size_t i = 0; i < h->n_to_roles; i++)
 		if (irn_role_name(h->to_roles[i]) == NULL)
-			return "bad recipient role";
+			return N_("bad recipient role");
 	if (h->sequence == 0)
-		return "sequence must start at 1";
+		return N_("sequence must start at 1");
 	if (!irn_kind_known(h->kind))
-		return "unknown kind";
+		return N_("unknown kind");
 	if (h->kind != IRNET__KIND__KIND_RECEIPT && h->kind != IRNET__KIND__KIND_ERROR &&
 	    h->n_to_members + h->n_to_roles == 0)
-		return "no recipients";
+		return N_("no recipients");
 	if (h->tlp > IRNET__TLP__TLP_RED)
-		return "bad confidentiality marking";
+		return N_("bad confidentiality marking");
 	if (h->has_in_reply_to && h->in_reply_to.len != IRN_MSGID_LEN)
-		return "in-reply-to must be 16 bytes";
+		return N_("in-reply-to must be 16 bytes");
 	if (h->created_ms <= 0)
-		return "bad creation time";
+		return N_("bad creation time");
 	if (now_ms && h->created_ms > now_ms + IRN_MAX_FUTURE_MS)
-		return "creation time in the future";
+		return N_("creation time in the future");
 	const char *why;
 	if ((why = short_text(h->signed_by_person)) || (why = short_text(h->local_account)))
 		return why;
@@ -126,14 +126,14 @@ const char *
 irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 {
 	if (len > IRN_MAX_PAYLOAD)
-		return "payload too large";
+		return N_("payload too large");
 	switch (kind) {
 	case IRNET__KIND__KIND_INITIAL_REPORT: {
 		Irnet__InitialReport *r = irnet__initial_report__unpack(NULL, len, p);
 		if (r == NULL)
-			return "initial report does not decode";
+			return N_("initial report does not decode");
 		const char *why = !irn_pb_canonical(&r->base, p, len)
-					  ? "initial report is not in canonical form"
+					  ? N_("initial report is not in canonical form")
 					  : irn_report_validate(r);
 		irnet__initial_report__free_unpacked(r, NULL);
 		return why;
@@ -154,21 +154,21 @@ irn_payload_validate(unsigned kind, const uint8_t *p, size_t len)
 	case IRNET__KIND__KIND_CHECKPOINT: {
 		Irnet__Checkpoint *c = irnet__checkpoint__unpack(NULL, len, p);
 		if (c == NULL)
-			return "checkpoint does not decode";
+			return N_("checkpoint does not decode");
 		const char *why = !irn_pb_canonical(&c->base, p, len) || c->ledger_index == 0 ||
 					  c->head_hash.len != IRN_HASH_LEN
-				  ? "bad checkpoint" : NULL;
+				  ? N_("bad checkpoint") : NULL;
 		irnet__checkpoint__free_unpacked(c, NULL);
 		return why;
 	}
 	case IRNET__KIND__KIND_ERROR: {
 		Irnet__ErrorReply *r = irnet__error_reply__unpack(NULL, len, p);
 		if (r == NULL)
-			return "error reply does not decode";
-		const char *why = !irn_pb_canonical(&r->base, p, len) ? "error reply not canonical"
+			return N_("error reply does not decode");
+		const char *why = !irn_pb_canonical(&r->base, p, len) ? N_("error reply not canonical")
 										 : short_text(r->detail);
 		if (!why && r->has_message_id && r->message_id.len != IRN_MSGID_LEN)
-			why = "bad message id";
+			why = N_("bad message id");
 		irnet__error_reply__free_unpacked(r, NULL);
 		return why;
 	}
@@ -199,44 +199,44 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 	why->code = 0;
 	why->reason = NULL;
 	if (len > IRN_MAX_ENVELOPE)
-		return refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, "envelope too large");
+		return refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, N_("envelope too large"));
 	irn_msg *m = calloc(1, sizeof *m);
 	if (m == NULL)
-		return refuse(why, IRNET__ERROR_CODE__ERR_STORAGE, "out of memory");
+		return refuse(why, IRNET__ERROR_CODE__ERR_STORAGE, N_("out of memory"));
 	int rc = -1;
 	m->env = irnet__envelope__unpack(NULL, len, buf);
 	if (m->env == NULL) {
-		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope does not decode");
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, N_("envelope does not decode"));
 		goto out;
 	}
 	if (!irn_pb_canonical(&m->env->base, buf, len)) {
 		/* unknown, reordered or repeated fields: bytes nobody signed would
 		 * ride along into every ledger under a valid signature */
-		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "envelope is not in canonical form");
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, N_("envelope is not in canonical form"));
 		goto out;
 	}
 	if (m->env->signer_key_id.len != IRN_KEYID_LEN || m->env->signature.len != IRN_SIG_LEN) {
-		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "bad key id or signature length");
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, N_("bad key id or signature length"));
 		goto out;
 	}
 	const uint8_t *signer_pk = NULL;
 	m->signer = irn_roster_find_signer(r, m->env->signer_key_id.data, at_ms, &signer_pk);
 	if (m->signer == NULL) {
-		refuse(why, IRNET__ERROR_CODE__ERR_UNKNOWN_MEMBER, "signer key not in roster");
+		refuse(why, IRNET__ERROR_CODE__ERR_UNKNOWN_MEMBER, N_("signer key not in roster"));
 		goto out;
 	}
 	if (conn_member && strcmp(conn_member, m->signer->id) != 0) {
 		refuse(why, IRNET__ERROR_CODE__ERR_SIGNER_MISMATCH,
-		       "envelope signed by another member than the connection's");
+		       N_("envelope signed by another member than the connection's"));
 		goto out;
 	}
 	if (!irn_member_current(m->signer, at_ms)) {
-		refuse(why, IRNET__ERROR_CODE__ERR_REVOKED, "signer revoked or outside validity");
+		refuse(why, IRNET__ERROR_CODE__ERR_REVOKED, N_("signer revoked or outside validity"));
 		goto out;
 	}
 	m->body = irnet__body__unpack(NULL, m->env->body.len, m->env->body.data);
 	if (m->body == NULL) {
-		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "body does not decode");
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, N_("body does not decode"));
 		goto out;
 	}
 	m->h = m->body->header;
@@ -244,7 +244,7 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 	 * protobuf-c keeps strings as C strings, so an embedded NUL would
 	 * otherwise hide the rest of a string from every check. */
 	if (!irn_pb_canonical(&m->body->base, m->env->body.data, m->env->body.len)) {
-		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, "body is not in canonical form");
+		refuse(why, IRNET__ERROR_CODE__ERR_MALFORMED, N_("body is not in canonical form"));
 		goto out;
 	}
 	const char *bad = irn_header_validate(m->h, 0);
@@ -253,39 +253,39 @@ irn_envelope_check(const irn_roster *r, const char *network, const uint8_t *buf,
 		goto out;
 	}
 	if (m->body->payload.len > IRN_MAX_PAYLOAD) {
-		refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, "payload too large");
+		refuse(why, IRNET__ERROR_CODE__ERR_OVERSIZE, N_("payload too large"));
 		goto out;
 	}
 	if (strcmp(m->h->sender, m->signer->id) != 0) {
-		refuse(why, IRNET__ERROR_CODE__ERR_SENDER_MISMATCH, "header sender is not the signer");
+		refuse(why, IRNET__ERROR_CODE__ERR_SENDER_MISMATCH, N_("header sender is not the signer"));
 		goto out;
 	}
 	if (now_ms && m->h->created_ms > now_ms + IRN_MAX_FUTURE_MS) {
-		refuse(why, IRNET__ERROR_CODE__ERR_FUTURE, "creation time in the future");
+		refuse(why, IRNET__ERROR_CODE__ERR_FUTURE, N_("creation time in the future"));
 		goto out;
 	}
 	if (!irn_authz_may_send(m->signer->roles, m->h->kind)) {
-		refuse(why, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, "role may not send this kind");
+		refuse(why, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND, N_("role may not send this kind"));
 		goto out;
 	}
 	uint32_t may_receive = irn_authz_recipients(m->h->kind);
 	for (size_t i = 0; i < m->h->n_to_roles; i++)
 		if (!(may_receive & (1u << m->h->to_roles[i]))) {
 			refuse(why, IRNET__ERROR_CODE__ERR_BAD_RECIPIENT,
-			       "a recipient role may not receive this kind");
+			       N_("a recipient role may not receive this kind"));
 			goto out;
 		}
 	for (size_t i = 0; i < m->h->n_to_members; i++) {
 		const irn_member *to = irn_roster_find(r, m->h->to_members[i]);
 		if (to == NULL || !(to->roles & may_receive)) {
 			refuse(why, IRNET__ERROR_CODE__ERR_BAD_RECIPIENT,
-			       to ? "a recipient may not receive this kind" : "unknown recipient");
+			       to ? N_("a recipient may not receive this kind") : N_("unknown recipient"));
 			goto out;
 		}
 	}
 	if (irn_domain_verify(m->env->signature.data, IRN_DOMAIN_ENVELOPE, network,
 			      m->env->body.data, m->env->body.len, signer_pk) != IRN_OK) {
-		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, "signature does not verify");
+		refuse(why, IRNET__ERROR_CODE__ERR_BAD_SIGNATURE, N_("signature does not verify"));
 		goto out;
 	}
 	/* A TLP:RED payload is sealed: only its structure can be checked here;

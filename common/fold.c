@@ -95,6 +95,22 @@ wide(long cp)
 	       (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
 }
 
+/* Columns of one decoded character. An invalid byte is 1: terminals show
+ * each as one replacement character, and counting it 0 would pull the
+ * rest of the row left. Controls are 0 (they move nothing visible). Word
+ * joiner and BOM are zero-width like the U+200B-200F that combining()
+ * already covers. */
+static size_t
+cp_width(long cp)
+{
+	if (cp < 0)
+		return 1;
+	if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || combining(cp) ||
+	    (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF)
+		return 0;
+	return wide(cp) ? 2 : 1;
+}
+
 size_t
 irn_display_width(const char *s)
 {
@@ -102,12 +118,28 @@ irn_display_width(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		size_t n;
-		long cp = utf8_next(p, &n);
-		if (cp >= 0x20 && !(cp >= 0x7F && cp < 0xA0) && !combining(cp))
-			w += wide(cp) ? 2 : 1;
+		w += cp_width(utf8_next(p, &n));
 		p += n;
 	}
 	return w;
+}
+
+size_t
+irn_width_fit(size_t width, const char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t w = s[i] ? irn_display_width(s[i]) : 0;
+		if (w > width)
+			width = w;
+	}
+	return width;
+}
+
+static void
+spaces(FILE *f, size_t n)
+{
+	while (n--)
+		fputc(' ', f);
 }
 
 void
@@ -116,6 +148,39 @@ irn_fput_padded(FILE *f, const char *s, size_t width)
 	fputs(s, f);
 	for (size_t w = irn_display_width(s); w < width; w++)
 		fputc(' ', f);
+}
+
+void
+irn_print_cell(FILE *f, const char *s, int width, bool right)
+{
+	if (s == NULL)
+		s = "";
+	if (width <= 0) {
+		fputs(s, f);
+		return;
+	}
+	size_t cols = (size_t)width, w = irn_display_width(s), len = strlen(s);
+	bool cut = w > cols;
+	if (cut) {
+		/* Whole characters (with the marks that combine with them) up to
+		 * width - 1 columns, then the ellipsis: never half a UTF-8
+		 * sequence, never a mark without its letter. */
+		const unsigned char *p = (const unsigned char *)s;
+		size_t n, cw;
+		for (len = 0, w = 0; p[len]; len += n, w += cw) {
+			cw = cp_width(utf8_next(p + len, &n));
+			if (w + cw > cols - 1)
+				break;
+		}
+		w++;
+	}
+	if (right)
+		spaces(f, cols - w);
+	fwrite(s, 1, len, f);
+	if (cut)
+		fputs("\xe2\x80\xa6", f); /* U+2026 HORIZONTAL ELLIPSIS, one column */
+	if (!right)
+		spaces(f, cols - w);
 }
 
 void

@@ -158,23 +158,23 @@ irn_receipt_decode(const uint8_t *b, size_t len, Irnet__Receipt **out)
 	if (out)
 		*out = NULL;
 	if (len > IRN_MAX_RECEIPT)
-		return "receipt too large";
+		return N_("receipt too large");
 	Irnet__Receipt *r = irnet__receipt__unpack(NULL, len, b);
 	if (r == NULL)
-		return "receipt does not decode";
+		return N_("receipt does not decode");
 	const char *why = NULL;
 	if (!irn_pb_canonical(&r->base, b, len))
-		why = "receipt not canonical";
+		why = N_("receipt not canonical");
 	else if (r->envelope_hash.len != IRN_HASH_LEN || r->message_id.len != IRN_MSGID_LEN ||
 		 !irn_member_id_ok(r->sender) || r->ledger_index == 0)
-		why = "bad receipt";
+		why = N_("bad receipt");
 	else if (r->n_path > IRN_MERKLE_MAX_PATH)
-		why = "inclusion path too long";
+		why = N_("inclusion path too long");
 	else if (!r->has_batch_root || r->batch_root.len == 0)
-		why = "receipt without a batch root";
+		why = N_("receipt without a batch root");
 	for (size_t i = 0; why == NULL && i < r->n_path; i++)
 		if (r->path[i].len != IRN_HASH_LEN)
-			why = "bad inclusion path";
+			why = N_("bad inclusion path");
 	if (why || out == NULL)
 		irnet__receipt__free_unpacked(r, NULL);
 	else
@@ -187,14 +187,14 @@ irn_batch_root_validate(const uint8_t *p, size_t len)
 {
 	Irnet__BatchRoot *br = irnet__batch_root__unpack(NULL, len, p);
 	if (br == NULL)
-		return "batch root does not decode";
+		return N_("batch root does not decode");
 	const char *why = NULL;
 	if (!irn_pb_canonical(&br->base, p, len))
-		why = "batch root not canonical";
+		why = N_("batch root not canonical");
 	else if (br->root.len != IRN_HASH_LEN || br->first_index == 0 || br->count == 0 ||
 		 br->count > IRN_MERKLE_MAX_LEAVES || br->first_index > UINT64_MAX - br->count ||
 		 (br->has_roster_hash && br->roster_hash.len != IRN_HASH_LEN))
-		why = "bad batch root";
+		why = N_("bad batch root");
 	irnet__batch_root__free_unpacked(br, NULL);
 	return why;
 }
@@ -325,28 +325,28 @@ irn_receipt_check(const irn_roster *r, const char *network, const char *broker_i
 		      ? irnet__envelope__unpack(NULL, rc->batch_root.len, rc->batch_root.data) : NULL;
 	body = env ? irnet__body__unpack(NULL, env->body.len, env->body.data) : NULL;
 	if (body == NULL || body->header == NULL) {
-		fail(why, IRN_RECEIPT_REFUSED, IRNET__ERROR_CODE__ERR_MALFORMED, "batch root does not decode");
+		fail(why, IRN_RECEIPT_REFUSED, IRNET__ERROR_CODE__ERR_MALFORMED, N_("batch root does not decode"));
 		goto out;
 	}
 	/* The path first (cheap, no signature), against the root as written ... */
 	br = irnet__batch_root__unpack(NULL, body->payload.len, body->payload.data);
 	if (br == NULL || body->header->kind != IRNET__KIND__KIND_RECEIPT ||
 	    irn_batch_root_validate(body->payload.data, body->payload.len) != NULL) {
-		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_MALFORMED, "bad batch root");
+		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_MALFORMED, N_("bad batch root"));
 		goto out;
 	}
 	if (rc->ledger_index < br->first_index || rc->ledger_index - br->first_index >= br->count) {
 		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_MALFORMED,
-		     "receipt outside its batch");
+		     N_("receipt outside its batch"));
 		goto out;
 	}
 	if (br->roster_version != rc->roster_version) {
 		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_MALFORMED,
-		     "receipt and batch root name different rosters");
+		     N_("receipt and batch root name different rosters"));
 		goto out;
 	}
 	if (irn_receipt_leaf(rc, &leaf, &leaflen) != IRN_OK) {
-		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_STORAGE, "out of memory");
+		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_STORAGE, N_("out of memory"));
 		goto out;
 	}
 	uint8_t lh[IRN_HASH_LEN];
@@ -357,7 +357,7 @@ irn_receipt_check(const irn_roster *r, const char *network, const char *broker_i
 	if (!irn_merkle_verify(br->root.data, lh, rc->ledger_index - br->first_index, br->count, path,
 			       rc->n_path)) {
 		fail(why, IRN_RECEIPT_BAD, IRNET__ERROR_CODE__ERR_MALFORMED,
-		     "inclusion path does not lead to the signed batch root");
+		     N_("inclusion path does not lead to the signed batch root"));
 		goto out;
 	}
 	/* ... then the batch root's signature, once per batch with a cache. */
@@ -374,7 +374,7 @@ irn_receipt_check(const irn_roster *r, const char *network, const char *broker_i
 		    !irn_member_has_role(m->signer, IRNET__ROLE__ROLE_BROKER) ||
 		    (broker_id && strcmp(m->signer->id, broker_id) != 0)) {
 			st = fail(why, IRN_RECEIPT_NOT_BROKER, IRNET__ERROR_CODE__ERR_FORBIDDEN_KIND,
-				  "receipt not signed by a broker");
+				  N_("receipt not signed by a broker"));
 			goto out;
 		}
 		if (cache) {

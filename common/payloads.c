@@ -66,7 +66,7 @@ static const char *
 ref_ok(const Irnet__IncidentRef *r)
 {
 	if (r == NULL || r->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(r->reporter))
-		return "bad incident reference";
+		return N_("bad incident reference");
 	return NULL;
 }
 
@@ -74,9 +74,9 @@ static const char *
 lines_ok(char **v, size_t n)
 {
 	if (n > IRN_MAX_LIST)
-		return "too many list entries";
+		return N_("too many list entries");
 	for (size_t i = 0; i < n; i++) {
-		const char *w = need(v[i], false, "empty list entry");
+		const char *w = need(v[i], false, N_("empty list entry"));
 		if (w)
 			return w;
 	}
@@ -87,13 +87,13 @@ static const char *
 attachments_ok(Irnet__AttachmentRef **a, size_t n)
 {
 	if (n > IRN_MAX_LIST)
-		return "too many attachments";
+		return N_("too many attachments");
 	for (size_t i = 0; i < n; i++) {
-		const char *w = need(a[i]->name, false, "attachment without a name");
+		const char *w = need(a[i]->name, false, N_("attachment without a name"));
 		if (w || (w = line(a[i]->media_type)))
 			return w;
 		if (a[i]->hash.len != IRN_HASH_LEN)
-			return "attachment hash must be 32 bytes";
+			return N_("attachment hash must be 32 bytes");
 	}
 	return NULL;
 }
@@ -102,11 +102,11 @@ static const char *
 v_progress(const Irnet__ProgressReport *r)
 {
 	const char *w;
-	if ((w = ref_ok(r->ref)) || (w = need(r->summary, true, "a progress report needs a summary")) ||
+	if ((w = ref_ok(r->ref)) || (w = need(r->summary, true, N_("a progress report needs a summary"))) ||
 	    (w = para(r->actions_taken)) || (w = para(r->next_steps)))
 		return w;
 	if (r->has_percent_done && r->percent_done > 100)
-		return "percent done must be 0 to 100";
+		return N_("percent done must be 0 to 100");
 	return NULL;
 }
 
@@ -114,22 +114,22 @@ static const char *
 v_plan(const Irnet__ResponsePlan *r)
 {
 	const char *w;
-	if ((w = ref_ok(r->ref)) || (w = need(r->objective, true, "a response plan needs an objective")) ||
+	if ((w = ref_ok(r->ref)) || (w = need(r->objective, true, N_("a response plan needs an objective"))) ||
 	    (w = para(r->resources)) || (w = para(r->support_needed)))
 		return w;
 	if (r->n_steps > IRN_MAX_LIST)
-		return "a response plan holds at most 64 steps";
+		return N_("a response plan holds at most 64 steps");
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const Irnet__PlanStep *s = r->steps[i];
 		if (s->number == 0)
-			return "plan steps are numbered from 1";
-		if ((w = need(s->action, true, "a plan step needs an action")) || (w = line(s->assignee)))
+			return N_("plan steps are numbered from 1");
+		if ((w = need(s->action, true, N_("a plan step needs an action"))) || (w = line(s->assignee)))
 			return w;
 		if (s->has_due_ms && s->due_ms <= 0)
-			return "bad step due time";
+			return N_("bad step due time");
 		for (size_t j = 0; j < i; j++)
 			if (r->steps[j]->number == s->number)
-				return "plan step numbers repeat";
+				return N_("plan step numbers repeat");
 	}
 	return NULL;
 }
@@ -138,15 +138,15 @@ static const char *
 v_direction(const Irnet__DirectionRequest *r)
 {
 	const char *w;
-	if ((w = ref_ok(r->ref)) || (w = need(r->question, true, "a request for direction needs a question")))
+	if ((w = ref_ok(r->ref)) || (w = need(r->question, true, N_("a request for direction needs a question"))))
 		return w;
 	if (r->n_options > IRN_MAX_LIST)
-		return "too many options";
+		return N_("too many options");
 	for (size_t i = 0; i < r->n_options; i++)
-		if ((w = need(r->options[i], true, "empty option")))
+		if ((w = need(r->options[i], true, N_("empty option"))))
 			return w;
 	if (r->has_needed_by_ms && r->needed_by_ms <= 0)
-		return "bad time";
+		return N_("bad time");
 	return NULL;
 }
 
@@ -154,13 +154,13 @@ static const char *
 v_support(const Irnet__SupportRequest *r)
 {
 	const char *w;
-	if ((w = ref_ok(r->ref)) || (w = need(r->needed, true, "a support request says what is needed")) ||
+	if ((w = ref_ok(r->ref)) || (w = need(r->needed, true, N_("a support request says what is needed"))) ||
 	    (w = para(r->reason)))
 		return w;
 	if (irn_support_from_name(r->support_from) == NULL)
-		return "bad support source";
+		return N_("bad support source");
 	if (r->has_needed_by_ms && r->needed_by_ms <= 0)
-		return "bad time";
+		return N_("bad time");
 	return NULL;
 }
 
@@ -168,14 +168,14 @@ static const char *
 v_end(const Irnet__EndReport *r)
 {
 	const char *w;
-	if ((w = ref_ok(r->ref)) || (w = need(r->outcome, true, "an end report needs the outcome")) ||
+	if ((w = ref_ok(r->ref)) || (w = need(r->outcome, true, N_("an end report needs the outcome"))) ||
 	    (w = para(r->cause)) || (w = para(r->damage)) || (w = para(r->lessons)) ||
 	    (w = attachments_ok(r->attachments, r->n_attachments)))
 		return w;
 	if (r->initial_reported_ms <= 0 || r->ended_ms <= 0)
-		return "bad report or end time";
+		return N_("bad report or end time");
 	if (irn_handling_name(r->handling) == NULL)
-		return "bad handling (self, with help, with foreign help)";
+		return N_("bad handling (self, with help, with foreign help)");
 	return NULL;
 }
 
@@ -184,14 +184,14 @@ v_alert(const Irnet__Alert *r)
 {
 	const char *w;
 	if (irn_alert_level_name(r->level) == NULL)
-		return "bad alert level";
-	if ((w = need(r->title, false, "an alert needs a title")) ||
-	    (w = need(r->text, true, "an alert needs a text")) || (w = lines_ok(r->indicators, r->n_indicators)))
+		return N_("bad alert level");
+	if ((w = need(r->title, false, N_("an alert needs a title"))) ||
+	    (w = need(r->text, true, N_("an alert needs a text"))) || (w = lines_ok(r->indicators, r->n_indicators)))
 		return w;
 	if (r->ref && (w = ref_ok(r->ref)))
 		return w;
 	if (r->has_valid_until_ms && r->valid_until_ms <= 0)
-		return "bad time";
+		return N_("bad time");
 	return NULL;
 }
 
@@ -199,18 +199,20 @@ static const char *
 v_ack(const Irnet__Acknowledgement *r)
 {
 	if (r->message_id.len != IRN_MSGID_LEN || !irn_member_id_ok(r->sender))
-		return "bad acknowledged message";
+		return N_("bad acknowledged message");
 	return para(r->note);
 }
 
-/* Unpack, check canonical form, run the checker, free. */
-#define VALIDATE(type, fn, what)                                                        \
+/* Unpack, check canonical form, run the checker, free. The two reasons
+ * are whole literals (not pasted from the kind's name) so that xgettext
+ * finds them for the translated display. */
+#define VALIDATE(type, fn, undecodable, uncanonical)                                    \
 	do {                                                                            \
 		Irnet__##type *x = irnet__##fn##__unpack(NULL, len, p);                 \
 		if (x == NULL)                                                          \
-			return what " does not decode";                                 \
+			return undecodable;                                             \
 		const char *why = !irn_pb_canonical(&x->base, p, len)                   \
-					  ? what " is not in canonical form" : v_##fn(x); \
+					  ? uncanonical : v_##fn(x);                    \
 		irnet__##fn##__free_unpacked(x, NULL);                                  \
 		return why;                                                             \
 	} while (0)
@@ -232,16 +234,29 @@ const char *
 irn_typed_validate(unsigned kind, const uint8_t *p, size_t len)
 {
 	if (len > IRN_MAX_PAYLOAD)
-		return "payload too large";
+		return N_("payload too large");
 	switch (kind) {
-	case K(PROGRESS_REPORT): VALIDATE(ProgressReport, progress, "progress report");
-	case K(RESPONSE_PLAN): VALIDATE(ResponsePlan, plan, "response plan");
-	case K(DIRECTION_REQUEST): VALIDATE(DirectionRequest, direction, "request for direction");
-	case K(SUPPORT_REQUEST): VALIDATE(SupportRequest, support, "support request");
-	case K(END_REPORT): VALIDATE(EndReport, end, "end report");
-	case K(ALERT): VALIDATE(Alert, alert, "alert");
-	case K(ACKNOWLEDGEMENT): VALIDATE(Acknowledgement, ack, "acknowledgement");
-	default: return "not a typed workflow kind";
+	case K(PROGRESS_REPORT):
+		VALIDATE(ProgressReport, progress, N_("progress report does not decode"),
+			 N_("progress report is not in canonical form"));
+	case K(RESPONSE_PLAN):
+		VALIDATE(ResponsePlan, plan, N_("response plan does not decode"),
+			 N_("response plan is not in canonical form"));
+	case K(DIRECTION_REQUEST):
+		VALIDATE(DirectionRequest, direction, N_("request for direction does not decode"),
+			 N_("request for direction is not in canonical form"));
+	case K(SUPPORT_REQUEST):
+		VALIDATE(SupportRequest, support, N_("support request does not decode"),
+			 N_("support request is not in canonical form"));
+	case K(END_REPORT):
+		VALIDATE(EndReport, end, N_("end report does not decode"),
+			 N_("end report is not in canonical form"));
+	case K(ALERT):
+		VALIDATE(Alert, alert, N_("alert does not decode"), N_("alert is not in canonical form"));
+	case K(ACKNOWLEDGEMENT):
+		VALIDATE(Acknowledgement, ack, N_("acknowledgement does not decode"),
+			 N_("acknowledgement is not in canonical form"));
+	default: return N_("not a typed workflow kind");
 	}
 }
 
@@ -550,7 +565,7 @@ irn_typed_from_json(unsigned kind, const json_t *form, int64_t now_ms, uint8_t *
 	}
 	const char *why = irn_typed_validate(kind, buf, n);
 	if (why) {
-		snprintf(err, errsz, "%s", why);
+		snprintf(err, errsz, "%s", _(why)); /* for the person who filled the form */
 		free(buf);
 		return IRN_ERR_INVALID;
 	}

@@ -17,12 +17,12 @@ contact_ok(const Irnet__Contact *c, bool need_phone)
 {
 	const char *w;
 	if (c == NULL)
-		return "missing contact";
+		return N_("missing contact");
 	if ((w = line(c->name)) || (w = line(c->position)) || (w = line(c->address)) ||
 	    (w = line(c->phone)) || (w = line(c->email)))
 		return w;
 	if (need_phone && (c->name == NULL || !*c->name || c->phone == NULL || !*c->phone))
-		return "a 24/7 contact needs a name and a phone";
+		return N_("a 24/7 contact needs a name and a phone");
 	return NULL;
 }
 
@@ -31,33 +31,33 @@ irn_profile_validate(const uint8_t *p, size_t len)
 {
 	Irnet__MemberProfile *m = irnet__member_profile__unpack(NULL, len, p);
 	if (m == NULL)
-		return "profile does not decode";
+		return N_("profile does not decode");
 	const char *w = NULL;
 	if (!irn_pb_canonical(&m->base, p, len))
-		w = "profile not canonical";
+		w = N_("profile not canonical");
 	else if ((w = contact_ok(m->organisation, false)) != NULL)
 		;
 	else if (m->organisation->name == NULL || !*m->organisation->name)
-		w = "the profile needs the organisation's name";
+		w = N_("the profile needs the organisation's name");
 	else if ((w = contact_ok(m->primary, true)) || (w = contact_ok(m->backup, true)))
 		;
 	else if (m->n_systems > IRN_MAX_PROFILE_SYSTEMS)
-		w = "too many systems in the profile";
+		w = N_("too many systems in the profile");
 	else if (m->effective_ms <= 0)
-		w = "bad effective time";
+		w = N_("bad effective time");
 	else if (m->note && irn_text_check(m->note, strlen(m->note), IRN_MAX_LONG_TEXT,
 					    IRN_TEXT_MULTILINE))
-		w = "bad note";
+		w = N_("bad note");
 	for (size_t i = 0; w == NULL && i < m->n_systems; i++) {
 		const Irnet__SystemInfo *s = m->systems[i];
 		if (s->name == NULL || !*s->name || line(s->name))
-			w = "a system needs a name (one line of text)";
+			w = N_("a system needs a name (one line of text)");
 		else if (s->security_level < 1 || s->security_level > 5)
-			w = "a system's security level must be 1 to 5";
+			w = N_("a system's security level must be 1 to 5");
 		else if (line(s->purpose))
-			w = "bad system purpose";
+			w = N_("bad system purpose");
 		else if (s->owner && !irn_member_id_ok(s->owner))
-			w = "a system's owner must be a member id";
+			w = N_("a system's owner must be a member id");
 	}
 	irnet__member_profile__free_unpacked(m, NULL);
 	return w;
@@ -166,7 +166,7 @@ irn_profile_from_json(const json_t *form, int64_t now_ms, uint8_t **out, size_t 
 			*outlen = irnet__member_profile__pack(&m, *out);
 			const char *w = irn_profile_validate(*out, *outlen);
 			if (w) {
-				snprintf(err, errsz, _("the profile is not valid: %s"), w);
+				snprintf(err, errsz, _("the profile is not valid: %s"), _(w));
 				free(*out);
 				*out = NULL;
 				*outlen = 0;

@@ -98,7 +98,7 @@ contact_ok(const Irnet__Contact *c)
 {
 	const char *w;
 	if (c == NULL)
-		return "missing contact";
+		return N_("missing contact");
 	if ((w = line(c->name)) || (w = line(c->position)) || (w = line(c->address)) ||
 	    (w = line(c->phone)) || (w = line(c->email)))
 		return w;
@@ -112,7 +112,7 @@ irn_report_validate(const Irnet__InitialReport *r)
 	if ((w = contact_ok(r->organisation)) || (w = contact_ok(r->contact_person)))
 		return w;
 	if (r->organisation->name == NULL || r->organisation->name[0] == '\0')
-		return "organisation name is required";
+		return N_("organisation name is required");
 	if ((w = line(r->operator_name)) || (w = line(r->owner_name)) || (w = line(r->system_name)) ||
 	    (w = line(r->security_provider)) || (w = line(r->isp)) || (w = para(r->summary)) ||
 	    (w = line(r->detected_by_other)) || (w = line(r->affected_os)) ||
@@ -121,26 +121,26 @@ irn_report_validate(const Irnet__InitialReport *r)
 	    (w = line(r->incident_ref)))
 		return w;
 	if (r->system_name[0] == '\0' || r->summary[0] == '\0')
-		return "system name and summary are required";
+		return N_("system name and summary are required");
 	if (r->security_level < 1 || r->security_level > 5)
-		return "security level must be 1 to 5";
+		return N_("security level must be 1 to 5");
 	if (irn_category_name(r->category) == NULL)
-		return "unknown incident category";
+		return N_("unknown incident category");
 	if (r->detected_ms <= 0 || r->reported_ms <= 0)
-		return "bad detection or report time";
+		return N_("bad detection or report time");
 	if (r->n_detected_by > 4 || r->n_notified > 3 || r->n_ip_addresses > IRN_MAX_LIST ||
 	    r->n_domain_names > IRN_MAX_LIST || r->n_attachment_names > IRN_MAX_LIST ||
 	    r->n_attachments > IRN_MAX_LIST)
-		return "too many list entries";
+		return N_("too many list entries");
 	for (size_t i = 0; i < r->n_attachments; i++)
 		if ((w = irn_attachment_ref_validate(r->attachments[i])))
 			return w;
 	for (size_t i = 0; i < r->n_detected_by; i++)
 		if (r->detected_by[i] < 1 || r->detected_by[i] > 4)
-			return "bad detection method";
+			return N_("bad detection method");
 	for (size_t i = 0; i < r->n_notified; i++)
 		if (r->notified[i] < 1 || r->notified[i] > 3)
-			return "bad notified party";
+			return N_("bad notified party");
 	for (size_t i = 0; i < r->n_ip_addresses; i++)
 		if ((w = line(r->ip_addresses[i])))
 			return w;
@@ -384,7 +384,7 @@ irn_report_from_json(const json_t *form, int64_t now_ms, uint8_t **out, size_t *
 		goto out;
 	const char *why = irn_report_validate(&r);
 	if (why) {
-		snprintf(err, errsz, "%s", why);
+		snprintf(err, errsz, "%s", _(why)); /* for the person who filled the form */
 		goto out;
 	}
 	size_t n = irnet__initial_report__get_packed_size(&r);

@@ -111,20 +111,20 @@ decode(const uint8_t *p, size_t len, const char **why)
 	Irnet__Sealed *s = irnet__sealed__unpack(NULL, len, p);
 	*why = NULL;
 	if (s == NULL) {
-		*why = "sealed payload does not decode";
+		*why = N_("sealed payload does not decode");
 		return NULL;
 	}
 	if (!irn_pb_canonical(&s->base, p, len))
-		*why = "sealed payload is not in canonical form";
+		*why = N_("sealed payload is not in canonical form");
 	else if (s->nonce.len != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
-		*why = "bad nonce";
+		*why = N_("bad nonce");
 	else if (s->ciphertext.len < crypto_aead_xchacha20poly1305_ietf_ABYTES)
-		*why = "ciphertext too short";
+		*why = N_("ciphertext too short");
 	else if (s->n_keys == 0 || s->n_keys > IRN_MAX_SEALED_KEYS)
-		*why = "bad number of sealed keys";
+		*why = N_("bad number of sealed keys");
 	for (size_t i = 0; !*why && i < s->n_keys; i++)
 		if (!irn_member_id_ok(s->keys[i]->member) || s->keys[i]->sealed.len != SEALED_KEYLEN)
-			*why = "bad sealed key";
+			*why = N_("bad sealed key");
 	if (*why) {
 		irnet__sealed__free_unpacked(s, NULL);
 		return NULL;

@@ -40,26 +40,26 @@ const char *
 irn_text_check(const char *s, size_t len, size_t max, int flags)
 {
 	if (s == NULL)
-		return "missing text";
+		return N_("missing text");
 	if (len > max)
-		return "text too long";
+		return N_("text too long");
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
 		uint32_t cp;
 		size_t n = utf8_next(p + i, len - i, &cp);
 		if (n == 0)
-			return "invalid UTF-8";
+			return N_("invalid UTF-8");
 		if (cp == 0)
-			return "NUL character";
+			return N_("NUL character");
 		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
 			bool ok = (flags & IRN_TEXT_MULTILINE) &&
 				  (cp == '\n' || cp == '\t' || cp == '\r');
 			if (!ok)
-				return "control character";
+				return N_("control character");
 		}
 		if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
-			return "bidirectional override character";
+			return N_("bidirectional override character");
 		i += n;
 	}
 	return NULL;

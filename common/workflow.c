@@ -67,7 +67,7 @@ irn_transition_allowed(unsigned from, unsigned to, uint32_t roles, bool is_repor
 		if ((edges[i].roles & roles) || (edges[i].reporter && is_reporter))
 			return NULL;
 	}
-	return edge ? "this member's role may not make that change" : "no such change of state";
+	return edge ? N_("this member's role may not make that change") : N_("no such change of state");
 }
 
 const char *
@@ -75,30 +75,30 @@ irn_transition_validate(unsigned kind, const uint8_t *p, size_t len)
 {
 	Irnet__Transition *t = irnet__transition__unpack(NULL, len, p);
 	if (t == NULL)
-		return "transition does not decode";
+		return N_("transition does not decode");
 	const char *why = NULL;
 	if (!irn_pb_canonical(&t->base, p, len))
-		why = "transition is not in canonical form";
+		why = N_("transition is not in canonical form");
 	else if (t->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(t->reporter))
-		why = "bad incident reference";
+		why = N_("bad incident reference");
 	else if (irn_state_name(t->from_state) == NULL || irn_state_name(t->to_state) == NULL ||
 		 t->to_state == S(NONE) || t->to_state == S(REPORTED))
-		why = "bad state";
+		why = N_("bad state");
 	else if (t->reason && irn_text_check(t->reason, strlen(t->reason), IRN_MAX_LONG_TEXT,
 					     IRN_TEXT_MULTILINE))
-		why = "bad reason text";
+		why = N_("bad reason text");
 	else if ((kind == IRNET__KIND__KIND_CLASSIFICATION) != (t->to_state == S(CLASSIFIED)))
-		why = "classifications are the kind 'classification', other changes 'transition'";
+		why = N_("classifications are the kind 'classification', other changes 'transition'");
 	else if (t->to_state == S(CLASSIFIED) && (!t->has_severity || t->severity < 1 || t->severity > 2))
-		why = "a classification needs a severity (1 normal, 2 serious)";
+		why = N_("a classification needs a severity (1 normal, 2 serious)");
 	else if (t->to_state == S(MERGED) &&
 		 (!t->has_merged_into || t->merged_into.len != IRN_MSGID_LEN ||
 		  !memcmp(t->merged_into.data, t->incident.data, IRN_MSGID_LEN)))
-		why = "a merge names the other incident";
+		why = N_("a merge names the other incident");
 	else if ((t->to_state == S(CLASSIFIED) || t->to_state == S(WITHDRAWN) ||
 		  t->to_state == S(MERGED) || t->from_state == S(CLOSED) || t->from_state == S(RESOLVED)) &&
 		 (t->reason == NULL || t->reason[0] == '\0'))
-		why = "this change needs a reason";
+		why = N_("this change needs a reason");
 	irnet__transition__free_unpacked(t, NULL);
 	return why;
 }
@@ -108,24 +108,24 @@ irn_tasking_validate(const uint8_t *p, size_t len)
 {
 	Irnet__Tasking *t = irnet__tasking__unpack(NULL, len, p);
 	if (t == NULL)
-		return "coordination order does not decode";
+		return N_("coordination order does not decode");
 	const char *why = NULL;
 	if (!irn_pb_canonical(&t->base, p, len))
-		why = "coordination order is not in canonical form";
+		why = N_("coordination order is not in canonical form");
 	else if (t->incident.len != IRN_MSGID_LEN || !irn_member_id_ok(t->reporter))
-		why = "bad incident reference";
+		why = N_("bad incident reference");
 	else if (t->n_tasks == 0 || t->n_tasks > IRN_MAX_LIST)
-		why = "a coordination order holds 1 to 64 tasks";
+		why = N_("a coordination order holds 1 to 64 tasks");
 	for (size_t i = 0; !why && i < t->n_tasks; i++) {
 		const Irnet__TaskItem *k = t->tasks[i];
 		if (k->number == 0 || !irn_member_id_ok(k->assignee) || k->deadline_ms <= 0)
-			why = "bad task";
+			why = N_("bad task");
 		else if (irn_text_check(k->instructions, strlen(k->instructions), IRN_MAX_LONG_TEXT,
 					IRN_TEXT_MULTILINE) || k->instructions[0] == '\0')
-			why = "bad task instructions";
+			why = N_("bad task instructions");
 		for (size_t j = 0; !why && j < i; j++)
 			if (t->tasks[j]->number == k->number)
-				why = "task numbers repeat";
+				why = N_("task numbers repeat");
 	}
 	irnet__tasking__free_unpacked(t, NULL);
 	return why;
@@ -136,16 +136,16 @@ irn_task_status_validate(const uint8_t *p, size_t len)
 {
 	Irnet__TaskStatus *t = irnet__task_status__unpack(NULL, len, p);
 	if (t == NULL)
-		return "task status does not decode";
+		return N_("task status does not decode");
 	const char *why = NULL;
 	if (!irn_pb_canonical(&t->base, p, len))
-		why = "task status is not in canonical form";
+		why = N_("task status is not in canonical form");
 	else if (t->tasking.len != IRN_MSGID_LEN || t->number == 0)
-		why = "bad task reference";
+		why = N_("bad task reference");
 	else if (t->state < IRNET__TASK_STATE__TASK_ACCEPTED || t->state > IRNET__TASK_STATE__TASK_DONE)
-		why = "bad task state";
+		why = N_("bad task state");
 	else if (t->note && irn_text_check(t->note, strlen(t->note), IRN_MAX_LONG_TEXT, IRN_TEXT_MULTILINE))
-		why = "bad note text";
+		why = N_("bad note text");
 	irnet__task_status__free_unpacked(t, NULL);
 	return why;
 }

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE 1 /* O_NOFOLLOW, O_CLOEXEC */
 #include "forms.h"
 #include "attach.h"
+#include "fold.h"
 #include "crypto.h"
 #include "roster.h"
 
@@ -323,9 +324,24 @@ attachment_list(irn_cli *c, irn_home *h, const char *inc)
 	if (inc)
 		sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
 	json_t *arr = json_array();
-	if (!c->json)
-		printf("%-64s  %-10s %-9s %-9s %s\n", _("HASH"), _("SIZE"), _("PARTS"), _("STATE"),
-		       _("NAME"));
+	/* columns by display width (fold.h), wider than the translated headers
+	 * (never two run together) and as wide as the states: Vietnamese takes
+	 * fewer columns than bytes */
+	const char *head[] = { _("HASH"), _("SIZE"), _("PARTS"), _("STATE"), _("NAME") };
+	size_t w[] = { 64, 10, 9, 9 };
+	for (size_t k = 0; k < 4; k++)
+		if (irn_display_width(head[k]) + 1 > w[k])
+			w[k] = irn_display_width(head[k]) + 1;
+	w[3] = irn_width_fit(w[3], (const char *[]){ _("complete"), _("partial"), _("CORRUPT") }, 3);
+	if (!c->json) {
+		irn_fput_padded(stdout, head[0], w[0]);
+		fputs("  ", stdout);
+		for (size_t k = 1; k < 4; k++) {
+			irn_fput_padded(stdout, head[k], w[k]);
+			fputc(' ', stdout);
+		}
+		printf("%s\n", head[4]);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char hex[2 * IRN_HASH_LEN + 1], ihex[2 * IRN_MSGID_LEN + 1] = "", parts[32];
 		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_HASH_LEN);
@@ -339,9 +355,16 @@ attachment_list(irn_cli *c, irn_home *h, const char *inc)
 				"received", (json_int_t)sqlite3_column_int64(st, 3), "count",
 				(json_int_t)sqlite3_column_int64(st, 4), "state", sqlite3_column_text(st, 5),
 				"sender", sqlite3_column_text(st, 6), "incident", ihex));
-		else
-			printf("%-64s  %-10lld %-9s %-9s %s\n", hex, (long long)sqlite3_column_int64(st, 2),
-			       parts, sqlite3_column_text(st, 5), sqlite3_column_text(st, 1));
+		else {
+			/* the state as 'form' shows it, in the reader's language */
+			const char *state = (const char *)sqlite3_column_text(st, 5);
+			irn_fput_padded(stdout, hex, w[0]);
+			printf("  %-*lld %-*s ", (int)w[1], (long long)sqlite3_column_int64(st, 2), (int)w[2],
+			       parts);
+			irn_fput_padded(stdout, !state ? "" : !strcmp(state, "complete") ? _("complete")
+					 : !strcmp(state, "corrupt") ? _("CORRUPT") : _("partial"), w[3]);
+			printf(" %s\n", sqlite3_column_text(st, 1));
+		}
 	}
 	sqlite3_finalize(st);
 	if (c->json) {

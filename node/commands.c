@@ -82,6 +82,14 @@ node_ctl_call(const char *home, json_t *req, json_t **resp, int timeout_ms)
 		*resp = r ? json_loads(r, 0, &jerr) : NULL;
 		e = *resp ? IRN_OK : IRN_ERR_TIMEOUT;
 		free(r);
+		/* The daemon's refusal reasons come in English, the language of
+		 * the protocol and the logs; every command hears the daemon here,
+		 * so this is where they turn into the user's language. A text the
+		 * daemon composed (in its own locale) is no msgid: unchanged. */
+		const char *es = *resp && !json_is_true(json_object_get(*resp, "ok"))
+					 ? json_string_value(json_object_get(*resp, "error")) : NULL;
+		if (es && *es)
+			json_object_set_new(*resp, "error", json_string(_(es)));
 	}
 	free(s);
 	close(fd);
@@ -441,6 +449,28 @@ node_ask(irn_cli *c, json_t *req, const char *cmd)
 	return resp;
 }
 
+/* Table cells padded by display width (fold.h), not bytes, each followed
+ * by one space: Vietnamese words and headers take fewer columns than bytes.
+ * The caller prints the last, free-width column. */
+static void
+put_cells(const char *const *cols, const size_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		irn_fput_padded(stdout, cols[i] ? cols[i] : "", w[i]);
+		fputc(' ', stdout);
+	}
+}
+
+/* Widen each of the n columns to its (translated) header plus one column,
+ * so that two headers never run together ("DANH SÁCH LỆCH ĐỒNG HỒ"). */
+static void
+fit_heads(size_t *w, const char *const *head, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (irn_display_width(head[i]) + 1 > w[i])
+			w[i] = irn_display_width(head[i]) + 1;
+}
+
 static void
 fmt_ms(char *out, size_t n, json_t *v, const char *tz)
 {
@@ -467,19 +497,26 @@ node_cmd_members(irn_cli *c, int argc, char **argv)
 	if (c->json) {
 		print_json(json_object_get(resp, "members"));
 	} else {
-		printf("%-30s %-8s %-26s %-7s %s\n", _("MEMBER"), _("STATE"), _("LAST SEEN"),
-		       _("ROSTER"), _("CLOCK SKEW"));
+		const char *head[] = { _("MEMBER"), _("STATE"), _("LAST SEEN"), _("ROSTER"),
+				       _("CLOCK SKEW") };
+		size_t w[] = { 30, 8, 26, 7, 0 };
+		fit_heads(w, head, 4);
+		w[1] = irn_width_fit(w[1], (const char *[]){ _("online"), _("offline") }, 2);
+		irn_fput_row(stdout, head, w, 5);
 		size_t i;
 		json_t *m;
 		json_array_foreach(json_object_get(resp, "members"), i, m) {
-			char t[64], skew[32] = "-";
+			char t[64], skew[32] = "-", rv[24];
 			fmt_ms(t, sizeof t, json_object_get(m, "last_seen_ms"), cfg.timezone);
 			if (json_object_get(m, "clock_skew_ms"))
 				snprintf(skew, sizeof skew, "%+lld ms",
 					 (long long)json_integer_value(json_object_get(m, "clock_skew_ms")));
-			printf("%-30s %-8s %-26s %-7lld %s\n", json_string_value(json_object_get(m, "id")),
-			       json_is_true(json_object_get(m, "online")) ? _("online") : _("offline"), t,
-			       (long long)json_integer_value(json_object_get(m, "roster_version")), skew);
+			snprintf(rv, sizeof rv, "%lld",
+				 (long long)json_integer_value(json_object_get(m, "roster_version")));
+			const char *row[] = { json_string_value(json_object_get(m, "id")),
+					      json_is_true(json_object_get(m, "online")) ? _("online") : _("offline"),
+					      t, rv, skew };
+			irn_fput_row(stdout, row, w, 5);
 		}
 	}
 	json_decref(resp);
@@ -513,15 +550,20 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 		fmt_ms(t, sizeof t, json_object_get(resp, "accepted_ms"), cfg.timezone);
 		printf(_("message %s: accepted by the broker at %s (ledger %lld)\n"), argv[1], t,
 		       (long long)json_integer_value(json_object_get(resp, "ledger_index")));
-		size_t i;
+		size_t i, w[] = { 30, 13 };
+		w[1] = irn_width_fit(w[1], (const char *[]){ _("acknowledged"), _("delivered"),
+							     _("accepted") }, 3);
 		json_t *r;
 		json_array_foreach(json_object_get(resp, "recipients"), i, r) {
 			const char *st = json_string_value(json_object_get(r, "state"));
 			json_t *when = json_object_get(r, !strcmp(st, "acknowledged") ? "acked_ms" : "delivered_ms");
 			fmt_ms(t, sizeof t, when, cfg.timezone);
-			printf("  %-30s %-13s %s\n", json_string_value(json_object_get(r, "member")),
-			       !strcmp(st, "acknowledged") ? _("acknowledged") :
-			       !strcmp(st, "delivered") ? _("delivered") : _("accepted"), when ? t : "");
+			const char *row[] = { json_string_value(json_object_get(r, "member")),
+					      !strcmp(st, "acknowledged") ? _("acknowledged") :
+					      !strcmp(st, "delivered") ? _("delivered") : _("accepted") };
+			fputs("  ", stdout);
+			put_cells(row, w, 2);
+			printf("%s\n", when ? t : "");
 		}
 	}
 	json_decref(resp);
@@ -775,9 +817,14 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 	}
 	int64_t now = irn_now_ms();
 	json_t *arr = json_array();
+	const char *head[] = { _("ORDER"), _("#"), _("INCIDENT"), _("ASSIGNEE"), _("STATE"),
+			       _("DEADLINE"), _("INSTRUCTIONS") };
+	size_t w[] = { 10, 3, 10, 24, 12, 26, 0 };
+	fit_heads(w, head, 6);
+	for (unsigned s = IRNET__TASK_STATE__TASK_ASSIGNED; s <= IRNET__TASK_STATE__TASK_DONE; s++)
+		w[4] = irn_width_fit(w[4], (const char *[]){ _(irn_task_state_name(s)) }, 1);
 	if (!c->json)
-		printf("%-10s %-3s %-10s %-24s %-12s %-26s %s\n", _("ORDER"), _("#"), _("INCIDENT"),
-		       _("ASSIGNEE"), _("STATE"), _("DEADLINE"), _("INSTRUCTIONS"));
+		irn_fput_row(stdout, head, w, 7);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		unsigned state = (unsigned)sqlite3_column_int(st, 7);
 		bool open = state != IRNET__TASK_STATE__TASK_DONE && state != IRNET__TASK_STATE__TASK_DECLINED;
@@ -794,12 +841,17 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 			"exercise", sqlite3_column_int(st, 9));
 		if (sqlite3_column_text(st, 8))
 			json_object_set_new(o, "note", json_string((const char *)sqlite3_column_text(st, 8)));
-		if (!c->json)
-			printf("%-10.8s %-3d %-10.8s %-24s %-12s %-26s %s%s%s\n", sqlite3_column_text(st, 0),
-			       sqlite3_column_int(st, 1), sqlite3_column_text(st, 2), sqlite3_column_text(st, 4),
-			       _(irn_task_state_name(state)), dl, sqlite3_column_text(st, 5),
-			       overdue ? _("  OVERDUE") : "",
+		if (!c->json) {
+			char ord[9], inc[9], num[16];
+			snprintf(ord, sizeof ord, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(inc, sizeof inc, "%s", (const char *)sqlite3_column_text(st, 2));
+			snprintf(num, sizeof num, "%d", sqlite3_column_int(st, 1));
+			const char *row[] = { ord, num, inc, (const char *)sqlite3_column_text(st, 4),
+					      _(irn_task_state_name(state)), dl };
+			put_cells(row, w, 6);
+			printf("%s%s%s\n", sqlite3_column_text(st, 5), overdue ? _("  OVERDUE") : "",
 			       sqlite3_column_int(st, 9) ? "  " FLOW_EXERCISE_MARK : "");
+		}
 		json_array_append_new(arr, o);
 	}
 	return list_done(c, st, arr, &h);
@@ -819,6 +871,9 @@ typedef struct due_item {
 /* Whose duties 'due' shows: everyone's at a coordinator or national member
  * (or with --all), else only this member's own (by id or role). */
 static struct { bool everyone; const char *self; uint32_t roles; } due_scope;
+/* Its columns (STATUS, DUE, WHAT, WHO, REF), by display width, set with the
+ * header: as wide as the translated headers and status words. */
+static size_t due_w[5];
 
 static void
 due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char *tz, bool json)
@@ -838,8 +893,15 @@ due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char
 						     d->ref, "who", d->who, "due", t, "detail", d->detail,
 						     "overdue", overdue));
 	} else {
-		printf("%-9s %-26s %-26s %-24s %-12.10s %s\n", overdue ? _("OVERDUE") : _("due soon"), t,
-		       _(d->what), d->who, d->ref, d->detail);
+		char ref[11];
+		snprintf(ref, sizeof ref, "%.10s", d->ref); /* a prefix, as the ids are typed */
+		put_cells((const char *[]){ overdue ? _("OVERDUE") : _("due soon"), t }, due_w, 2);
+		/* a translation wider than its column is cut ("…") rather than
+		 * pushing the member ids out of line */
+		irn_print_cell(stdout, _(d->what), (int)due_w[2], false);
+		fputc(' ', stdout);
+		put_cells((const char *[]){ d->who, ref }, due_w + 3, 2);
+		printf("%s\n", d->detail);
 	}
 }
 
@@ -884,9 +946,13 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 	int64_t now = irn_now_ms(), soon = (int64_t)days * 86400000;
 	const irn_config *cf = &h->cfg;
 	json_t *arr = json_array();
+	const char *head[] = { _("STATUS"), _("DUE"), _("WHAT"), _("WHO"), _("REF"), _("DETAIL") };
+	static const size_t due_min[] = { 9, 26, 26, 24, 12 };
+	memcpy(due_w, due_min, sizeof due_w);
+	fit_heads(due_w, head, 5);
+	due_w[0] = irn_width_fit(due_w[0], (const char *[]){ _("OVERDUE"), _("due soon") }, 2);
 	if (!c->json)
-		printf("%-9s %-26s %-26s %-24s %-12s %s\n", _("STATUS"), _("DUE"), _("WHAT"), _("WHO"),
-		       _("REF"), _("DETAIL"));
+		irn_fput_row(stdout, head, due_w, 6);
 	sqlite3 *db = irn_ledger_db(h->ledger);
 	sqlite3_stmt *st;
 	/* reports not yet acknowledged, and reports filed later than the rule */
@@ -1073,10 +1139,13 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 		return 1;
 	}
 	json_t *arr = json_array();
-	static const size_t w[] = { 32, 9, 22, 20, 8, 12, 0 }; /* display width (fold.h) */
+	size_t w[] = { 32, 9, 22, 20, 8, 12, 0 }; /* display width (fold.h) */
 	if (!c->json) {
 		const char *head[] = { _("ID"), _("DIR"), _("FROM"), _("CATEGORY"), _("SEVERITY"),
 				       _("STATE"), _("SYSTEM") };
+		fit_heads(w, head, 6);
+		w[1] = irn_width_fit(w[1], (const char *[]){ _("sent"), _("received") }, 2);
+		w[4] = irn_width_fit(w[4], (const char *[]){ _("serious"), _("normal") }, 2);
 		irn_fput_row(stdout, head, w, 7);
 	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -1235,11 +1304,12 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 	irn_roster *owned = NULL;
 	const irn_roster *r = roster_at(h, (uint64_t)sqlite3_column_int64(st, 1), &owned);
 	irn_msg *m = NULL;
-	irn_refusal why = { 0, "roster not found" };
+	irn_refusal why = { 0, N_("roster not found") };
 	bool verified = r && irn_envelope_check(r, h->cfg.network, data, len, NULL, 0,
 						sqlite3_column_int64(st, 2), &m, &why) == 0;
 	if (!verified) {
-		fprintf(stderr, _("irnet-node show: the stored message does NOT verify: %s\n"), why.reason);
+		fprintf(stderr, _("irnet-node show: the stored message does NOT verify: %s\n"),
+			_(why.reason)); /* English in logs and events, the reader's language here */
 		irn_roster_free(&owned);
 		goto out;
 	}
@@ -1401,12 +1471,13 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 				     h->cfg.timezone);
 			const char *refused = json_string_value(json_object_get(t, "refusal"));
 			const char *reason = json_string_value(json_object_get(t, "reason"));
-			printf("  %s  %-22s %s -> %s%s%s%s%s\n", when,
-			       json_string_value(json_object_get(t, "by")),
-			       json_string_value(json_object_get(t, "from")),
+			printf("  %s  ", when);
+			put_cells((const char *[]){ json_string_value(json_object_get(t, "by")) },
+				  (const size_t[]){ 22 }, 1);
+			printf("%s -> %s%s%s%s%s\n", json_string_value(json_object_get(t, "from")),
 			       json_string_value(json_object_get(t, "to")),
 			       reason ? ": " : "", reason ? reason : "",
-			       refused ? _("  REFUSED: ") : "", refused ? refused : "");
+			       refused ? _("  REFUSED: ") : "", refused && *refused ? _(refused) : "");
 		}
 	}
 	if (!c->json && json_array_size(acks)) {
@@ -1415,7 +1486,10 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		json_t *a;
 		json_array_foreach(acks, i, a) {
 			const char *at = json_string_value(json_object_get(a, "acked_at"));
-			printf("  %-30s %s\n", json_string_value(json_object_get(a, "member")), at ? at : _("NOT YET"));
+			fputs("  ", stdout);
+			put_cells((const char *[]){ json_string_value(json_object_get(a, "member")) },
+				  (const size_t[]){ 30 }, 1);
+			printf("%s\n", at ? at : _("NOT YET"));
 		}
 	}
 	json_decref(acks);
@@ -1439,15 +1513,22 @@ int
 node_cmd_outbox(irn_cli *c, int argc, char **argv)
 {
 	if (irn_cli_wants_help(argc, argv,
-		_("usage: irnet-node [--json] outbox\nList messages this node signed and their delivery state: pending (no\nbroker receipt yet), done (receipt held) or refused (with the reason).\n")))
+		_("usage: irnet-node [--json] outbox\n"
+		  "List messages this node signed and their delivery state: pending (no\n"
+		  "broker receipt yet), done (receipt held) or refused (with the reason);\n"
+		  "how many times the daemon sent each one to the broker (attempts: the first\n"
+		  "send, then again after a refusal for now, a reconnection or 5 s without an\n"
+		  "answer) and when it last did (last try, local time). The two counters are\n"
+		  "advisory: written without an fsync of their own, a crash of the machine may\n"
+		  "lose their last increments (never a message or its state).\n")))
 		return 0;
 	irn_home *h = open_ro(c);
 	if (!h)
 		return 1;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger),
-		"SELECT message_id, sequence, state, attempts, last_error, broker_index, accepted_ms"
-		" FROM outbox ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
+		"SELECT message_id, sequence, state, attempts, last_error, broker_index, accepted_ms,"
+		" last_try_ms FROM outbox ORDER BY sequence", -1, &st, NULL) != SQLITE_OK) {
 		close_ro(&h);
 		return 1;
 	}
@@ -1462,9 +1543,21 @@ node_cmd_outbox(irn_cli *c, int argc, char **argv)
 			json_object_set_new(o, "error", json_string((const char *)sqlite3_column_text(st, 4)));
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 			json_object_set_new(o, "broker_index", json_integer(sqlite3_column_int64(st, 5)));
+		/* NULL: never sent, or sent by a node older than the counters */
+		char last[64] = "", tries[128] = "";
+		if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+			irn_fmt_time(last, sizeof last, sqlite3_column_int64(st, 7), h->cfg.timezone);
+			json_object_set_new(o, "last_try", json_string(last));
+			json_object_set_new(o, "last_try_ms", json_integer(sqlite3_column_int64(st, 7)));
+			snprintf(tries, sizeof tries, _("attempts %lld, last %s"),
+				 (long long)sqlite3_column_int64(st, 3), last);
+		} else if (!strcmp((const char *)sqlite3_column_text(st, 2), "pending")) {
+			snprintf(tries, sizeof tries, "%s", _("not sent yet"));
+		}
 		if (!c->json)
-			printf("%s #%-5lld %-8s %s\n", hex, (long long)sqlite3_column_int64(st, 1),
-			       sqlite3_column_text(st, 2),
+			printf("%s #%-5lld %-8s %s%s%s\n", hex, (long long)sqlite3_column_int64(st, 1),
+			       sqlite3_column_text(st, 2), tries,
+			       tries[0] && sqlite3_column_type(st, 4) != SQLITE_NULL ? "  " : "",
 			       sqlite3_column_type(st, 4) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 4) : "");
 		json_array_append_new(arr, o);
 	}
@@ -1487,8 +1580,10 @@ broker_events(irn_cli *c)
 			irn_fmt_time(t, sizeof t, json_integer_value(json_object_get(e, "time_ms")), NULL);
 			const char *m = json_string_value(json_object_get(e, "member"));
 			const char *d = json_string_value(json_object_get(e, "detail"));
-			printf("%s %-24s %-22s %s\n", t, m ? m : "-",
-			       json_string_value(json_object_get(e, "reason")), d ? d : "");
+			printf("%s ", t);
+			put_cells((const char *[]){ m ? m : "-", json_string_value(json_object_get(e, "reason")) },
+				  (const size_t[]){ 24, 22 }, 2);
+			printf("%s\n", d ? d : "");
 		}
 	}
 	json_decref(resp);
@@ -1521,9 +1616,12 @@ node_cmd_events(irn_cli *c, int argc, char **argv)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "time", t, "member",
 			mem ? mem : "-", "reason", sqlite3_column_text(st, 2), "detail",
 			sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : ""));
-		if (!c->json)
-			printf("%s %-24s %-22s %s\n", t, mem ? mem : "-", sqlite3_column_text(st, 2),
-			       sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+		if (!c->json) {
+			printf("%s ", t);
+			put_cells((const char *[]){ mem ? mem : "-", (const char *)sqlite3_column_text(st, 2) },
+				  (const size_t[]){ 24, 22 }, 2);
+			printf("%s\n", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
+		}
 	}
 	return list_done(c, st, arr, &h);
 }

@@ -58,6 +58,7 @@ typedef struct node {
 	uint64_t seen_roster_idx;
 	bool in_batch, batch_failed;
 	bool replaying;           /* 'rebuild': derived tables from the ledger, no new events */
+	bool sync_full;           /* the ledger fsyncs every commit (not the bench's control run) */
 	unsigned batch_stored, batch_receipts, batch_deliveries;
 	irn_root_cache *roots;    /* batch roots whose signature was checked */
 } node;
@@ -159,6 +160,46 @@ send_ack(node *n, uint64_t upto)
 	send_packet(n, &p);
 }
 
+/* Count one burst of sends (the pending messages numbered first..last, all
+ * just handed to the socket) in the outbox: attempts + 1, last_try_ms now.
+ * One UPDATE per burst, never one per message: the send path is hot. Inside
+ * a transaction if one is open; else (the usual case: flush_outbox runs
+ * after the caller's commit) in its own, committed without an fsync
+ * (synchronous=NORMAL for this commit alone: WAL keeps it atomic, the next
+ * fsynced commit makes it durable with everything before it; the other
+ * commits keep synchronous=FULL). The counters are advisory: a crash may
+ * lose the last bursts' increments, never anything else, and an fsync per
+ * burst would cost more than the sending it counts. */
+static void
+count_attempts(node *n, uint64_t first, uint64_t last)
+{
+	static const char q_relax[] = "PRAGMA synchronous=NORMAL";
+	static const char q_full[] = "PRAGMA synchronous=FULL";
+	static const char q_count[] =
+		"UPDATE outbox SET attempts = attempts + 1, last_try_ms = ?"
+		" WHERE state = 'pending' AND sequence BETWEEN ? AND ?";
+	irn_ledger *l = n->h->ledger;
+	bool relax = n->sync_full && sqlite3_get_autocommit(irn_ledger_db(l));
+	sqlite3_stmt *st;
+	if (relax && (st = irn_ledger_cached(l, q_relax)) != NULL) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	if ((st = irn_ledger_cached(l, q_count)) != NULL) {
+		sqlite3_bind_int64(st, 1, irn_now_ms());
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)first);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)last);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) /* a full disk, a lock: only the counters lag */
+			log_debug("outbox attempts not counted: %s", sqlite3_errstr(rc));
+	}
+	if (relax && (st = irn_ledger_cached(l, q_full)) != NULL) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+}
+
 /* Send pending messages in sequence order, at most OUTBOX_WINDOW without a
  * receipt (credit-based: a backlog never overflows a socket). all: start
  * again from the oldest pending message (after a reconnect or a silence). */
@@ -182,18 +223,23 @@ flush_outbox(node *n, bool all)
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)n->sent_seq);
 	sqlite3_bind_int(st, 2, (int)(OUTBOX_WINDOW - n->inflight));
 	int sent = 0;
+	uint64_t first = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (irn_packet_send_bytes(n->dealer, NULL, 0, IRNET__PACKET__P_SUBMIT,
 					  sqlite3_column_blob(st, 1),
 					  (size_t)sqlite3_column_bytes(st, 1)) != 0)
 			break;
 		n->sent_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sent == 0)
+			first = n->sent_seq;
 		n->inflight++;
 		sent++;
 	}
 	sqlite3_finalize(st);
-	if (sent)
+	if (sent) {
 		log_debug("sent %d pending message(s) to the broker", sent);
+		count_attempts(n, first, n->sent_seq);
+	}
 	if (all || sent)
 		n->last_resend_ms = irn_now_ms();
 }
@@ -504,11 +550,11 @@ replay_incident(node *n, const uint8_t incident[IRN_MSGID_LEN])
 		uint32_t roles = (uint32_t)sqlite3_column_int64(st, 3);
 		bool is_end = sqlite3_column_int(st, 9) == IRNET__KIND__KIND_END_REPORT;
 		const char *why = reporter == NULL || strcmp(reporter, real_reporter) != 0
-					  ? "the transition names another reporter than the report's"
+					  ? N_("the transition names another reporter than the report's")
 				  : is_end ? flow_end_report_allowed(state, roles, sender && !strcmp(real_reporter, sender))
-				  : from != state ? "the incident is no longer in the state it names"
+				  : from != state ? N_("the incident is no longer in the state it names")
 				  : to == IRNET__INCIDENT_STATE__STATE_CLOSED && !has_end
-					? "closing needs the end-of-response report (Form 04), which this node does not hold"
+					? N_("closing needs the end-of-response report (Form 04), which this node does not hold")
 					: irn_transition_allowed(from, to, roles, sender && !strcmp(real_reporter, sender));
 		if (why == NULL && is_end) {
 			/* Form 04: the incident is resolved; a later close needs it */
@@ -1141,7 +1187,7 @@ author_one(node *n, json_t *req, const char *account, unsigned kind, const uint8
 	irn_msg *chk = NULL;
 	if (irn_envelope_check(n->h->roster, n->h->cfg.network, *env, *elen, n->h->cfg.id, now, now,
 			       &chk, &why) != 0) {
-		snprintf(err, errsz, _("refused before sending: %s (%s)"), why.reason,
+		snprintf(err, errsz, _("refused before sending: %s (%s)"), _(why.reason),
 			 irn_error_code_name(why.code));
 		e = IRN_ERR_INVALID;
 		goto fail;
@@ -1203,6 +1249,11 @@ static json_t *
 author(node *n, json_t *req, const char *account, unsigned kind, const uint8_t *payload,
        size_t plen, const char *default_to, long count)
 {
+	/* an explicit exercise flag against the incident's (flow_follow_incident):
+	 * refused before anything is signed or stored */
+	const char *conflict = json_string_value(json_object_get(req, "exercise_conflict"));
+	if (conflict)
+		return ctl_error(conflict);
 	char err[256] = "";
 	char **members = NULL;
 	uint32_t *roles = NULL;
@@ -1365,7 +1416,8 @@ op_transition(node *n, json_t *req, const char *account)
 		return ctl_error(bad);
 	const irn_member *self = irn_roster_find(n->h->roster, n->h->cfg.id);
 	bad = self ? irn_transition_allowed(t.from_state, t.to_state, self->roles, !strcmp(reporter, self->id))
-		   : "not in the roster";
+		   : N_("not in the roster");
+	bad = bad ? _(bad) : NULL; /* in the label's language; flow_close_refusal's is already */
 	if (bad == NULL && t.to_state == IRNET__INCIDENT_STATE__STATE_CLOSED)
 		bad = flow_close_refusal(n->h, inc);
 	if (bad) {
@@ -2115,6 +2167,11 @@ node_daemon_run(irn_home *h)
 	for (size_t i = 0; i < sizeof n.queries / sizeof n.queries[0]; i++)
 		n.queries[i].fd = -1;
 	n.next_seq = (uint64_t)irn_meta_get_int(h->ledger, "next_seq", 1);
+	sqlite3_stmt *sy;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "PRAGMA synchronous", -1, &sy, NULL) == SQLITE_OK) {
+		n.sync_full = sqlite3_step(sy) == SQLITE_ROW && sqlite3_column_int(sy, 0) == 2;
+		sqlite3_finalize(sy);
+	}
 	if (ctl_listen(&n) != 0)
 		return 1;
 	n.roots = irn_root_cache_new(64);

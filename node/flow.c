@@ -103,26 +103,54 @@ flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool 
 	return mismatch;
 }
 
+/* An explicit flag (--exercise, or "exercise" in a control request) against
+ * the incident's is not signed: every receiver would keep the message and
+ * never apply it (exercise-mismatch). The refusal, naming the incident, is
+ * left in req's "exercise_conflict"; the daemon's author() answers with it
+ * before signing anything (flow.h's interface stays as it is). */
 void
 flow_follow_incident(irn_home *h, json_t *req, const uint8_t id[IRN_MSGID_LEN], bool is_order)
 {
-	if (json_is_boolean(json_object_get(req, "exercise")))
-		return;
 	sqlite3_stmt *st;
-	const char *sql = is_order ? "SELECT max(exercise) FROM tasks WHERE tasking = ?"
-				   : "SELECT exercise FROM incidents WHERE message_id = ?"
-				     " UNION ALL SELECT max(exercise) FROM tasks WHERE incident = ?"
-				     " AND NOT EXISTS (SELECT 1 FROM incidents WHERE message_id = ?)";
+	/* the incident's flag, and its id (an order's incident) */
+	const char *sql = is_order ? "SELECT max(exercise), incident FROM tasks WHERE tasking = ?1"
+				   : "SELECT exercise, message_id FROM incidents WHERE message_id = ?1"
+				     " UNION ALL SELECT max(exercise), incident FROM tasks WHERE incident = ?1"
+				     " AND NOT EXISTS (SELECT 1 FROM incidents WHERE message_id = ?1)";
 	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
 		return;
-	for (int i = 1; i <= (is_order ? 1 : 3); i++)
-		sqlite3_bind_blob(st, i, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	int drill = -1; /* unknown here: the request's flag, or the running drill's */
+	char inc[2 * IRN_MSGID_LEN + 1] = "";
 	while (sqlite3_step(st) == SQLITE_ROW)
 		if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-			json_object_set_new(req, "exercise", json_boolean(sqlite3_column_int(st, 0) != 0));
+			drill = sqlite3_column_int(st, 0) != 0;
+			if (sqlite3_column_bytes(st, 1) == IRN_MSGID_LEN)
+				irn_hex(inc, sqlite3_column_blob(st, 1), IRN_MSGID_LEN);
 			break;
 		}
 	sqlite3_finalize(st);
+	if (drill < 0)
+		return;
+	json_t *x = json_object_get(req, "exercise");
+	if (!json_is_boolean(x)) {
+		json_object_set_new(req, "exercise", json_boolean(drill));
+		return;
+	}
+	if (json_is_true(x) == (drill == 1))
+		return;
+	char why[512];
+	if (drill)
+		snprintf(why, sizeof why,
+			 _("incident %s is a drill (exercise), but this message is marked real: every "
+			   "receiver would keep it without applying it; nothing was signed (without a "
+			   "flag, a message follows its incident)"), inc);
+	else
+		snprintf(why, sizeof why,
+			 _("incident %s is real, not a drill, but this message is marked as drill traffic "
+			   "(--exercise): every receiver would keep it without applying it; nothing was "
+			   "signed (send it without --exercise)"), inc);
+	json_object_set_new(req, "exercise_conflict", json_string(why));
 }
 
 static json_t *

@@ -1,5 +1,6 @@
 /* flow_cmd.c - the workflow commands (issue 5): progress, plan, direction,
  * support, end-report, alert, ack, acks, alerts and drill. */
+#include "fold.h"
 #include "node.h"
 #include "flow.h"
 #include "payloads.h"
@@ -461,14 +462,26 @@ node_cmd_acks(irn_cli *c, int argc, char **argv)
 		       ex ? FLOW_EXERCISE_MARK : "", done, total);
 		size_t i;
 		json_t *o;
-		json_array_foreach(acked, i, o)
-			printf("  %-30s %-16s %s\n", json_string_value(json_object_get(o, "member")),
-			       _("acknowledged"), json_string_value(json_object_get(o, "acked_at")));
-		json_array_foreach(waiting, i, o)
-			printf("  %-30s %s\n", json_string_value(json_object_get(o, "member")), _("NOT YET"));
-		json_array_foreach(extra, i, o)
-			printf("  %-30s %-16s %s\n", json_string_value(json_object_get(o, "member")),
-			       _("also acknowledged"), json_string_value(json_object_get(o, "acked_at")));
+		/* display widths: the translated words are wider than their bytes' count suggests */
+		const char *words[] = { _("acknowledged"), _("NOT YET"), _("also acknowledged") };
+		size_t w[] = { 30, irn_width_fit(16, words, 3), 0 };
+		json_array_foreach(acked, i, o) {
+			const char *row[] = { json_string_value(json_object_get(o, "member")), words[0],
+					      json_string_value(json_object_get(o, "acked_at")) };
+			fputs("  ", stdout);
+			irn_fput_row(stdout, row, w, 3);
+		}
+		json_array_foreach(waiting, i, o) {
+			const char *row[] = { json_string_value(json_object_get(o, "member")), words[1] };
+			fputs("  ", stdout);
+			irn_fput_row(stdout, row, w, 2);
+		}
+		json_array_foreach(extra, i, o) {
+			const char *row[] = { json_string_value(json_object_get(o, "member")), words[2],
+					      json_string_value(json_object_get(o, "acked_at")) };
+			fputs("  ", stdout);
+			irn_fput_row(stdout, row, w, 3);
+		}
 	}
 	json_decref(acked);
 	json_decref(waiting);
@@ -503,9 +516,17 @@ node_cmd_alerts(irn_cli *c, int argc, char **argv)
 		return 1;
 	}
 	json_t *arr = json_array();
-	if (!c->json)
-		printf("%-10s %-9s %-9s %-24s %-26s %-8s %s\n", _("ID"), _("DIR"), _("LEVEL"), _("FROM"),
-		       _("TIME"), _("ACKED"), _("TITLE"));
+	/* columns by display width (translated headers and words) */
+	const char *dirs[] = { _("DIR"), _("sent"), _("received") };
+	size_t aw[] = { 10, irn_width_fit(9, dirs, 3), irn_width_fit(9, (const char *[]){ _("LEVEL") }, 1),
+			irn_width_fit(24, (const char *[]){ _("FROM") }, 1),
+			irn_width_fit(26, (const char *[]){ _("TIME") }, 1),
+			irn_width_fit(8, (const char *[]){ _("ACKED") }, 1), 0 };
+	if (!c->json) {
+		const char *hd[] = { _("ID"), _("DIR"), _("LEVEL"), _("FROM"), _("TIME"), _("ACKED"),
+				     _("TITLE") };
+		irn_fput_row(stdout, hd, aw, 7);
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char t[64], acked[24] = "-";
 		irn_fmt_time(t, sizeof t, sqlite3_column_int64(st, 5), h->cfg.timezone);
@@ -523,10 +544,15 @@ node_cmd_alerts(irn_cli *c, int argc, char **argv)
 			json_object_set_new(o, "total", json_integer(sqlite3_column_int(st, 7)));
 		}
 		json_array_append_new(arr, o);
-		if (!c->json)
-			printf("%-10.8s %-9s %-9s %-24s %-26s %-8s %s%s%s\n", sqlite3_column_text(st, 0),
-			       sent ? _("sent") : _("received"), lvl ? lvl : "?", sqlite3_column_text(st, 1), t,
-			       acked, ex ? FLOW_EXERCISE_MARK " " : "", sqlite3_column_text(st, 4), "");
+		if (!c->json) {
+			char id8[9], title[600];
+			snprintf(id8, sizeof id8, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(title, sizeof title, "%s%s", ex ? FLOW_EXERCISE_MARK " " : "",
+				 (const char *)sqlite3_column_text(st, 4));
+			const char *row[] = { id8, sent ? _("sent") : _("received"), lvl ? lvl : "?",
+					      (const char *)sqlite3_column_text(st, 1), t, acked, title };
+			irn_fput_row(stdout, row, aw, 7);
+		}
 	}
 	sqlite3_finalize(st);
 	if (c->json)

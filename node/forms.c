@@ -656,7 +656,7 @@ node_cmd_form(irn_cli *c, int argc, char **argv)
 	irn_roster *owned = NULL;
 	const irn_roster *ro = forms_roster_at(h, (uint64_t)sqlite3_column_int64(st, 1), &owned);
 	irn_msg *m = NULL;
-	irn_refusal why = { 0, "the roster of its time is not in the ledger" };
+	irn_refusal why = { 0, N_("the roster of its time is not in the ledger") };
 	bool verified = ro && irn_envelope_check(ro, h->cfg.network, data, len, NULL, 0, accepted,
 						 &m, &why) == 0;
 	char fp[48] = "", keyid[2 * IRN_KEYID_LEN + 1] = "";
@@ -675,7 +675,7 @@ node_cmd_form(irn_cli *c, int argc, char **argv)
 		irn_fingerprint(fp, m->signer->sign_pk);
 	}
 	if (m == NULL || m->h == NULL || m->h->message_id.len != IRN_MSGID_LEN) {
-		fprintf(stderr, _("irnet-node form: the stored message does not decode: %s\n"), why.reason);
+		fprintf(stderr, _("irnet-node form: the stored message does not decode: %s\n"), _(why.reason));
 		goto out;
 	}
 	size_t clen = 0;
@@ -693,7 +693,7 @@ node_cmd_form(irn_cli *c, int argc, char **argv)
 	if (verified)
 		snprintf(vtext, sizeof vtext, "%s", _("VERIFIED against the roster in force when it was accepted"));
 	else
-		snprintf(vtext, sizeof vtext, _("NOT VERIFIED: %s"), why.reason);
+		snprintf(vtext, sizeof vtext, _("NOT VERIFIED: %s"), _(why.reason)); /* English in logs */
 	row(&f, _("Message number:"), hex);
 	row(&f, _("Kind:"), irn_kind_name(m->h->kind) ? irn_kind_name(m->h->kind) : "?");
 	row_time(&f, _("Signed at:"), m->h->created_ms);

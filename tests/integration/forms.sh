@@ -105,6 +105,8 @@ ackid=$(sqlite3 "$T/coord/ledger.db" "select lower(hex(message_id)) from ledger 
 check "an automatic acknowledgement is printed as its form too" \
   sh -c "[ -n '$ackid' ] && '$NODE' --home '$T/coord' form '$ackid' | grep -q 'XÁC NHẬN ĐÃ NHẬN'"
 check "a malformed end report is refused before sending" sh -c "! '$NODE' --home '$T/op' message --kind end-report --payload-hex 0a03 2>/dev/null"
+check "... with the daemon's reason in the user's language (LANGUAGE=vi)" sh -c "! LANGUAGE=vi LANG=C.UTF-8 '$NODE' --home '$T/op' message --kind end-report --payload-hex 0a03 2>'$T/refused.vi' && grep -q 'bị từ chối: báo cáo kết thúc không giải mã được' '$T/refused.vi'"
+check "... and in English under LANGUAGE=en" sh -c "! LANGUAGE=en LANG=C.UTF-8 '$NODE' --home '$T/op' message --kind end-report --payload-hex 0a03 2>'$T/refused.en' && grep -q 'refused: end report does not decode' '$T/refused.en'"
 
 # A tampered copy of the ledger: the form shows the failure
 mkdir -p "$T/copy/keys"; cp "$T/coord/irnet.conf" "$T/copy/"; cp "$T/coord/keys/"* "$T/copy/keys/" 2>/dev/null || true
@@ -124,8 +126,15 @@ PY
 rc=0; "$NODE" --home "$T/copy" form "$id" > "$T/tampered.vi" 2>&1 || rc=$?
 "$NODE" --home "$T/copy" form "$id" --lang en > "$T/tampered.en" 2>&1 || true
 check "a tampered copy: exit status 1" eq "$rc" 1
-check "... the failure shown, in Vietnamese" sh -c "grep -q 'KHÔNG XÁC THỰC ĐƯỢC: signature does not verify' '$T/tampered.vi' && grep -q 'CHỮ KÝ KHÔNG XÁC THỰC ĐƯỢC' '$T/tampered.vi' && ! grep -q 'ĐÃ XÁC THỰC' '$T/tampered.vi'"
+check "... the failure shown, in Vietnamese" sh -c "grep -q 'KHÔNG XÁC THỰC ĐƯỢC: ' '$T/tampered.vi' && grep -q 'CHỮ KÝ KHÔNG XÁC THỰC ĐƯỢC' '$T/tampered.vi' && ! grep -q 'ĐÃ XÁC THỰC' '$T/tampered.vi'"
 check "... and in English" sh -c "grep -q 'NOT VERIFIED: signature does not verify' '$T/tampered.en' && ! grep -q ': *VERIFIED' '$T/tampered.en'"
+# The reason itself in the reader's language too (the protocol and the logs
+# keep it in English): in the form, and from 'show' under LANGUAGE=vi
+check "... the reason in Vietnamese in the form, not in English" sh -c "grep -q 'KHÔNG XÁC THỰC ĐƯỢC: chữ ký số không khớp với nội dung' '$T/tampered.vi' && ! grep -q 'signature does not verify' '$T/tampered.vi'"
+rc=0; LANGUAGE=vi LANG=C.UTF-8 "$NODE" --home "$T/copy" show "$id" > "$T/show.vi" 2>&1 || rc=$?
+check "... and from 'show' under LANGUAGE=vi" sh -c "[ $rc = 1 ] && grep -q 'thông điệp đã lưu KHÔNG vượt qua kiểm tra: chữ ký số không khớp với nội dung' '$T/show.vi' && ! grep -q 'signature does not verify' '$T/show.vi'"
+rc=0; LANGUAGE=en LANG=C.UTF-8 "$NODE" --home "$T/copy" show "$id" > "$T/show.en" 2>&1 || rc=$?
+check "... 'show' in English under LANGUAGE=en" sh -c "[ $rc = 1 ] && grep -q 'does NOT verify: signature does not verify' '$T/show.en'"
 
 # Forms 01/02: profiles reach the coordinator; a newer one replaces the contact
 cat > "$T/profile.json" <<'EOF'

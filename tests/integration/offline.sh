@@ -29,6 +29,9 @@ while [ $left -gt 0 ]; do
 done
 check "$MSGS messages stored while the broker is down" eq "$(grep -c . "$T/sent")" "$MSGS"
 check "all of them pending" eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where state='pending'")" "$MSGS"
+check "... none sent yet: no attempt, no last try" \
+  eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where attempts = 0 and last_try_ms is null")" "$MSGS"
+check "... and 'outbox' says so" sh -c "LANGUAGE=en LANG=C '$NODE' --home '$T/op' outbox | head -1 | grep -q 'pending  not sent yet'"
 
 start_broker "$T"
 start_node "$T" coord
@@ -38,6 +41,23 @@ check "the backlog drains (bounded: ${limit}s)" wait_for $limit sh -c \
   "[ \$(sqlite3 '$T/op/ledger.db' \"select count(*) from outbox where state<>'done'\") = 0 ]"
 echo "# backlog of $MSGS: outbox empty or stuck after $(( $(date +%s) - t0 )) s; states: $(sql "$T/op/ledger.db" "select group_concat(state || '=' || n) from (select state, count(*) n from outbox group by state)")"
 check "nothing refused at the author" eq "$(sql "$T/op/ledger.db" "select count(*) from outbox where state='refused'")" 0
+# attempts counts every send to the broker, last_try_ms the last one. The
+# first message goes out once and is taken (within the burst); the flood
+# limit refuses others "for now" (ERR_RATE_LIMITED) and the node sends them
+# again: each refusal is one send more than the one that was taken.
+refusals=$(grep -c 'RATE_LIMITED' "$T/op.log" || true)
+read -r first_tries sum_tries max_tries unstamped <<<"$(sql "$T/op/ledger.db" "select (select attempts from outbox order by sequence limit 1), sum(attempts), max(attempts), sum(last_try_ms is null or last_try_ms < created_ms) from outbox" | tr '|' ' ')"
+echo "# attempts: first message $first_tries, total $sum_tries for $MSGS messages, at most $max_tries; $refusals refusals for now"
+check "the first message, sent once, shows 1 attempt" eq "$first_tries" 1
+check "messages refused for now and sent again show 2 attempts or more" test "$max_tries" -ge 2
+check "... every refusal counted: sends >= messages + refusals ($sum_tries >= $MSGS + $refusals)" \
+  test "$sum_tries" -ge $((MSGS + refusals))
+check "every message shows when it was last sent" eq "$unstamped" 0
+check "'outbox --json' shows them (attempts, last_try as local time)" sh -c "'$NODE' --home '$T/op' --json outbox | /usr/bin/python3 -c '
+import json, sys
+o = json.load(sys.stdin)
+assert o[0][\"attempts\"] == 1 and o[0][\"last_try\"].endswith(\"+0700\"), o[0]
+assert max(m[\"attempts\"] for m in o) == $max_tries'"
 check "coord receives the backlog" wait_for 20 sh -c \
   "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2') -ge $MSGS ]"
 

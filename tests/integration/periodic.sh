@@ -45,7 +45,14 @@ endrep op2 "$g" 1 --damage-vnd 7
 refused() { ! "$@" 2>/dev/null; }
 check "an operator that does not hold op1's incident cannot send an end report for it" \
   refused endrep op2 "$c" 1 --damage-vnd 42
-endrep op2 "$d" 1 --damage-vnd 9 --exercise   # a drill's end report does not end a real incident
+check "an --exercise end report about a real incident is refused at its sender" \
+  refused endrep op2 "$d" 1 --damage-vnd 9 --exercise
+# A drill's end report does not end a real incident, even from a sender that
+# skips that check (a raw payload; an older node): kept, never applied.
+"$NODE" --home "$T/op2" message --kind end-report --to role:coordinator --exercise --payload-hex \
+  "$(/usr/bin/python3 "$PBENC" end-report "$d" kontum/op2 \
+     "$(sql "$T/op2/ledger.db" "select reported_ms from incidents where lower(hex(message_id)) = '$d'")" \
+     "Đã xử lý xong" 1 "$(date -d 2026-06-16T00:00:00Z +%s)000" --damage-vnd 9)" >/dev/null
 "$NODE" --home "$T/coord" transition "$m" --to merged --merged-into "$b" --reason "Trùng với sự cố $b" >/dev/null
 check "the coordinator holds 8 reports and 8 end reports" wait_for 20 sh -c "[ \$(sqlite3 '$T/coord/ledger.db' 'select count(*) from ledger where type=2 and kind in (1,6)') = 16 ]"
 check "... and the merge" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep $m | grep -q merged"

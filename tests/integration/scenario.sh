@@ -212,10 +212,16 @@ check "negative: during a drill, a decision on a real incident stays real" eq "$
 check "... while the drill's own alert is marked" eq "$(ex_of coord "$c3")" True
 check "... and shown so at its receivers" \
   wait_for 15 sh -c "'$NODE' --home '$T/own' alerts | grep 'Bài diễn tập' | grep -q 'DIỄN TẬP / EXERCISE'"
-# A drill never changes a real incident: an end report forced to drill
-# traffic (--exercise) about the real incident is kept, never applied.
+# A drill never changes a real incident: the sender refuses an end report
+# forced to drill traffic (--exercise) about the real incident; sent anyway
+# (a raw payload; an older node), it is kept, never applied.
 check "the real incident is classified at its reporter" wait_for 15 sh -c "[ \"\$($(declare -f state_at py); NODE=$NODE T=$T; state_at op2 $rx)\" = classified ]"
-"$NODE" --home "$T/op2" end-report "$rx" --outcome "Diễn tập: đã xử lý" --handling self --exercise >/dev/null
+check "negative: the sender refuses a drill end report of a real incident" \
+  sh -c "! '$NODE' --home '$T/op2' end-report $rx --outcome 'Diễn tập: đã xử lý' --handling self --exercise 2>/dev/null"
+"$NODE" --home "$T/op2" message --kind end-report --to role:coordinator --exercise --payload-hex \
+  "$(/usr/bin/python3 "$(dirname "$0")/../tools/pbenc.py" end-report "$rx" kontum/op2 \
+     "$(sql "$T/op2/ledger.db" "select reported_ms from incidents where lower(hex(message_id)) = '$rx'")" \
+     "Diễn tập: đã xử lý" 1 "$(date +%s)000")" >/dev/null
 check "negative: a drill end report of a real incident is not applied at the receivers" \
   wait_for 15 sh -c "'$NODE' --home '$T/coord' events | grep -q 'exercise-mismatch'"
 check "... the real incident stays classified there" eq "$(state_at coord "$rx")" classified

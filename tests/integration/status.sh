@@ -13,6 +13,37 @@ check "the coordinator sees the operator online" eq "$(online kontum/op)" True
 check "... and an owner that never connected offline" eq "$(online kontum/own)" False
 rv=$("$KEYS" roster-show --json "$T/roster.bin" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 check "heartbeats carry the roster version each member holds" eq "$(echo "$m" | /usr/bin/python3 -c "import json,sys; print({x['id']: x.get('roster_version') for x in json.load(sys.stdin)}['kontum/op'])")" "$rv"
+# The table in Vietnamese lines up by display width, not bytes: the
+# translated headers and "online"/"offline" take fewer columns than bytes.
+# Where each column starts, in the header and in every member's line, with
+# the words taken from the catalog the node uses.
+LANGUAGE=vi LANG=C.UTF-8 "$NODE" --home "$T/coord" members > "$T/members.vi"
+columns() { /usr/bin/python3 - "$1" "$(dirname "$NODE")/locale" <<'PY'
+import gettext, sys, unicodedata
+tr = gettext.translation("irnet", sys.argv[2], ["vi"]).gettext
+def width(s):  # terminal columns: combining marks 0, East Asian wide 2
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+head, rows = lines[0], lines[1:]
+want = [width(head[:head.index(tr(h))]) for h in ("STATE", "LAST SEEN", "ROSTER")]
+bad = []
+states = (tr("online"), tr("offline"))
+for r in rows:
+    i = r.index(" ")                              # after the member id
+    i = len(r) - len(r[i:].lstrip(" "))           # the state
+    s = next(w for w in states if r.startswith(w, i))
+    j = len(r) - len(r[i + len(s):].lstrip(" "))  # last seen: "-" or a time
+    k = r.index(" ", j) if r[j] == "-" else j + len("2026-01-01 00:00:00 +0700")
+    k = len(r) - len(r[k:].lstrip(" "))           # the roster version
+    got = [width(r[:i]), width(r[:j]), width(r[:k])]
+    if got != want:
+        bad.append("%r: columns at %s, the header's at %s" % (r, got, want))
+print("\n".join(bad) if bad else "aligned %d" % len(rows))
+PY
+}
+check "members in Vietnamese: the header and every line start their columns at the same display column" \
+  eq "$(columns "$T/members.vi")" "aligned 4"
 check "an operator may not list members" sh -c "! '$NODE' --home '$T/op' members 2>'$T/err' && grep -q 'does not allow' '$T/err'"
 
 id=$("$NODE" --home "$T/op" --json message --kind note --text "Đang khắc phục" \

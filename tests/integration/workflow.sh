@@ -83,5 +83,38 @@ check "... and overdue two hours later" \
   sh -c "IRNET_CLOCK_OFFSET_MS=7200000 '$NODE' --home '$T/coord' --json due | grep -A6 '\"acknowledge report\"' | grep -q '\"overdue\": true'"
 check "the next periodic report (Form 05, before 20 June / 20 December) shows within its window" \
   sh -c "IRNET_CLOCK_OFFSET_MS=\$(( ( \$(date -d 2026-12-19T12:00:00+07:00 +%s) - \$(date +%s) ) * 1000 )) '$NODE' --home '$T/coord' due | grep -q 'Form 05'"
+
+# Drill traffic follows its incident. An explicit --exercise about a real
+# incident is refused before signing (every receiver would keep it and never
+# apply it); without the flag, a message about a drill incident is drill
+# traffic, and applied.
+held() { # NODE TEXT: how many outbox and ledger rows of NODE hold TEXT
+  sql "$T/$1/ledger.db" "select (select count(*) from outbox where instr(envelope, cast('$2' as blob)))
+                              + (select count(*) from ledger where instr(data, cast('$2' as blob)))"; }
+rc=0; LANGUAGE=en LANG=C "$NODE" --home "$T/op" progress "$id2" --summary "Tiến độ diễn tập nhầm" --exercise \
+  >/dev/null 2>"$T/err" || rc=$?
+check "an --exercise progress report about a real incident is refused (exit 1)" eq "$rc" 1
+check "... saying why, naming the incident as real" sh -c "grep -q 'incident $id2 is real, not a drill' '$T/err'"
+check "... nothing signed nor stored" eq "$(held op "Tiến độ diễn tập nhầm")" 0
+rc=0; "$NODE" --home "$T/coord" task "$id2" --assign kontum/r1 --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Lệnh diễn tập nhầm" --exercise >/dev/null 2>"$T/err" || rc=$?
+check "an --exercise coordination order about a real incident is refused too (exit 1)" eq "$rc" 1
+check "... naming the incident, nothing signed nor stored" \
+  sh -c "grep -q '$id2' '$T/err' && [ \$(sqlite3 '$T/coord/ledger.db' \"select count(*) from ledger where instr(data, cast('Lệnh diễn tập nhầm' as blob))\") = 0 ]"
+idd=$("$NODE" --home "$T/op" --json report --exercise --system "Hệ thống diễn tập" --security-level 2 \
+  --category attack.malware --summary "Sự cố giả định" --organisation "Sở Y tế" \
+  --detected-at 2026-11-25T09:00:00+07:00 --wait 15 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "the coordinator holds the drill incident" wait_for 15 sh -c "'$NODE' --home '$T/coord' incidents | grep -q $idd"
+ex_of() { "$NODE" --home "$T/$1" --json show "$2" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["exercise"])'; }
+c=$("$NODE" --home "$T/coord" --json classify "$idd" --severity normal --reason "Diễn tập" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "a classification of the drill incident without --exercise is drill traffic" eq "$(ex_of coord "$c")" True
+check "... and applied at every node" wait_for 15 all_at "$idd" classified
+e=$("$NODE" --home "$T/op" --json end-report "$idd" --outcome "Diễn tập: đã xử lý" --handling self | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+check "an end report of the drill incident without --exercise arrives marked as drill traffic" \
+  wait_for 15 sh -c "'$NODE' --home '$T/coord' --json show $e 2>/dev/null | grep -q '\"exercise\": true'"
+check "... and is applied: the drill incident is resolved at the coordinator and every node" wait_for 15 all_at "$idd" resolved
+check "... no exercise mismatch anywhere" sh -c "! '$NODE' --home '$T/coord' events | grep -q exercise-mismatch"
+check "an --exercise message about a drill incident is sent as before" \
+  sh -c "'$NODE' --home '$T/op' progress $idd --summary 'Diễn tập: báo cáo thêm' --exercise >/dev/null"
 for n in $ALL r1 r2; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
 finish
