@@ -125,7 +125,7 @@ test_attachment_validate(void **state)
 	assert_string_equal(chk_chunk("x", IRN_ATTACH_MAX + 1, 0, 513, C, 32), "attachment size out of range");
 	assert_string_equal(chk_chunk("x", 68, 0, 1, 68, 31), "attachment hash must be 32 bytes");
 	static const char *const bad_names[] = { "", ".", "..", "../etc/passwd", "a/b", "a\\b", "-rf",
-						 "a\nb", "a\x01" "b" };
+						 "a\nb", ("a\x01" "b") };
 	for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
 		assert_string_equal(chk_chunk(bad_names[i], 68, 0, 1, 68, 32), "bad attachment file name");
 	/* an unknown field after a valid chunk: not canonical */
