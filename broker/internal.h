@@ -59,7 +59,7 @@ typedef enum {
 #define MEMBER_PIPE_MAX 64            /* one member's submissions in the pipeline at most */
 #define FQ_MEMBER_MAX 1024            /* waiting per member (a node's window is 1000) */
 /* waiting in all: queue_max in irnet.conf (32 768); at it io stops reading */
-#define ROUTER_RCVHWM 256             /* read ahead per connection by libzmq meanwhile */
+#define ROUTER_RCVHWM 64              /* read ahead per connection by libzmq meanwhile */
 #define FQ_BYTES_MAX (64u << 20)      /* bytes waiting in all */
 
 typedef struct job {
