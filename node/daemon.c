@@ -659,9 +659,33 @@ derive_transition(node *n, const irn_msg *m, const uint8_t *payload, size_t plen
 	return e;
 }
 
+/* A drill order or status never changes a real incident's tasks, nor the
+ * reverse (the sender refuses it before signing; a raw or older sender may
+ * not): kept in the ledger, never applied. The event is the receiver's, once
+ * (not in a rebuild); our own is not applied either, so that a rebuild
+ * gives the state a receiver has. */
+static bool
+task_exercise_refused(node *n, const irn_msg *m, const uint8_t id[IRN_MSGID_LEN], bool is_order,
+		      bool ours)
+{
+	if (!flow_task_exercise_mismatch(n->h, id, is_order, m->h->exercise))
+		return false;
+	if (!ours) {
+		char hex[2 * IRN_MSGID_LEN + 1], ref[2 * IRN_MSGID_LEN + 1], detail[300];
+		irn_hex(hex, m->h->message_id.data, IRN_MSGID_LEN);
+		irn_hex(ref, id, IRN_MSGID_LEN);
+		snprintf(detail, sizeof detail, "%s %s (%s %s): %s", irn_kind_name(m->h->kind), hex,
+			 is_order ? "order" : "incident", ref,
+			 m->h->exercise ? "a drill task message about a real incident: not applied"
+					: "a real task message about a drill incident: not applied");
+		record_event(n, m->h->sender, "exercise-mismatch", detail);
+	}
+	return true;
+}
+
 /* Form 06: one row per task; status only from its assignee. */
 static irn_err
-derive_tasks(node *n, const irn_msg *m, const uint8_t *payload, size_t plen)
+derive_tasks(node *n, const irn_msg *m, const uint8_t *payload, size_t plen, bool ours)
 {
 	sqlite3 *db = irn_ledger_db(n->h->ledger);
 	sqlite3_stmt *st;
@@ -670,6 +694,10 @@ derive_tasks(node *n, const irn_msg *m, const uint8_t *payload, size_t plen)
 		Irnet__Tasking *t = irnet__tasking__unpack(NULL, plen, payload);
 		if (t == NULL)
 			return IRN_ERR_DECODE;
+		if (task_exercise_refused(n, m, t->incident.data, false, ours)) {
+			irnet__tasking__free_unpacked(t, NULL);
+			return IRN_OK;
+		}
 		rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO tasks(tasking, number, incident,"
 					" coordinator, assignee, instructions, deadline_ms, state, updated_ms,"
 					" exercise) VALUES(?,?,?,?,?,?,?,1,?,?)", -1, &st, NULL);
@@ -708,6 +736,8 @@ derive_tasks(node *n, const irn_msg *m, const uint8_t *payload, size_t plen)
 			record_event(n, m->h->sender, "task-refused",
 				     known ? "task update by a member the task is not assigned to"
 					   : "status for a task this node does not know");
+		} else if (task_exercise_refused(n, m, ts->tasking.data, true, ours)) {
+			/* kept, never applied (the event is recorded) */
 		} else if (sqlite3_prepare_v2(db, "UPDATE tasks SET state = ?, note = ?, updated_ms = ?"
 					      " WHERE tasking = ? AND number = ?", -1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int(st, 1, (int)ts->state);
@@ -773,7 +803,7 @@ derive_all(node *n, const irn_msg *m, const uint8_t *content, size_t clen, uint6
 	if (e == IRN_OK)
 		e = derive_transition(n, m, content, clen, signer_roles, broker_index);
 	if (e == IRN_OK)
-		e = derive_tasks(n, m, content, clen);
+		e = derive_tasks(n, m, content, clen, !strcmp(direction, "sent"));
 	if (e == IRN_OK)
 		e = forms_derive(n->h, m, content, clen, idx);
 	return e;

@@ -103,6 +103,31 @@ flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool 
 	return mismatch;
 }
 
+/* A coordination order carries the incident's id, a task status only the
+ * order's: the incident's flag is its initial report's if held here, else
+ * that of the orders about it already applied here (an assignee need not
+ * hold the report; an order with the other flag is never applied, so they
+ * all agree). For an order, the sender's flow_follow_incident looks it up
+ * the same way. */
+bool
+flow_task_exercise_mismatch(irn_home *h, const uint8_t id[IRN_MSGID_LEN], bool is_order, bool exercise)
+{
+	const char *sql = is_order
+		? "SELECT coalesce((SELECT i.exercise FROM incidents i JOIN tasks t ON t.incident = i.message_id"
+		  " WHERE t.tasking = ?1 LIMIT 1), (SELECT max(exercise) FROM tasks WHERE tasking = ?1))"
+		: "SELECT coalesce((SELECT exercise FROM incidents WHERE message_id = ?1),"
+		  " (SELECT max(exercise) FROM tasks WHERE incident = ?1))";
+	sqlite3_stmt *st;
+	bool mismatch = false;
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		mismatch = (sqlite3_column_int(st, 0) != 0) != exercise;
+	sqlite3_finalize(st);
+	return mismatch;
+}
+
 /* An explicit flag (--exercise, or "exercise" in a control request) against
  * the incident's is not signed: every receiver would keep the message and
  * never apply it (exercise-mismatch). The refusal, naming the incident, is
@@ -446,6 +471,15 @@ flow_derive(struct node *n, const irn_msg *m, const uint8_t *payload, size_t ple
 			e = end_report_transition(n, m, r, sender_roles, broker_index);
 		if (r)
 			irnet__end_report__free_unpacked(r, NULL);
+	} else if (kind == K(TASKING) && !ours) {
+		/* an order derive_tasks did not apply (exercise-mismatch, recorded
+		 * there) is not acknowledged either, like a refused report; it
+		 * inserted nothing, so the same lookup gives the same answer */
+		Irnet__Tasking *t = irnet__tasking__unpack(NULL, plen, payload);
+		if (t == NULL)
+			return IRN_ERR_DECODE;
+		refused = flow_task_exercise_mismatch(h, t->incident.data, false, m->h->exercise);
+		irnet__tasking__free_unpacked(t, NULL);
 	} else if (kind == K(ALERT)) {
 		Irnet__Alert *a = irnet__alert__unpack(NULL, plen, payload);
 		if (a == NULL)

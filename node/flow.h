@@ -44,6 +44,10 @@ irn_home *nd_home(struct node *n);
 bool nd_replaying(struct node *n);
 /* The incident is held here with the other exercise flag (drill vs real). */
 bool flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool exercise); /* in a rebuild: derive, owe nothing */
+/* The same for a coordination order (id: its incident) or, with is_order,
+ * a task status (id: the order): against the incident's flag if held here,
+ * else the orders about it applied here. */
+bool flow_task_exercise_mismatch(irn_home *h, const uint8_t id[IRN_MSGID_LEN], bool is_order, bool exercise);
 json_t *nd_author(struct node *n, json_t *req, const char *account, unsigned kind,
 		  const uint8_t *payload, size_t plen, const char *default_to);
 json_t *nd_ctl_error(const char *msg);

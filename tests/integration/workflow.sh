@@ -116,5 +116,55 @@ check "... and is applied: the drill incident is resolved at the coordinator and
 check "... no exercise mismatch anywhere" sh -c "! '$NODE' --home '$T/coord' events | grep -q exercise-mismatch"
 check "an --exercise message about a drill incident is sent as before" \
   sh -c "'$NODE' --home '$T/op' progress $idd --summary 'Diễn tập: báo cáo thêm' --exercise >/dev/null"
+
+# Tasks follow the same rule at the receivers: a coordination order or a task
+# status whose flag contradicts its incident is kept, never applied
+# (exercise-mismatch, once). The raw --payload-hex path takes no task kinds,
+# so the sender's own tables are made to disagree for one message (as an
+# older node's or a broken one's would): it then signs drill traffic about
+# the real incident $id2 without any flag.
+sqlw() { /usr/bin/sqlite3 -cmd '.timeout 10000' "$1" "$2"; }
+mism() { sql "$T/$1/ledger.db" "select count(*) from security_events where reason = 'exercise-mismatch' and instr(detail, '$2')"; }
+jid() { /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])'; }
+sqlw "$T/coord/ledger.db" "update incidents set exercise = 1 where lower(hex(message_id)) = '$id2'"
+bad=$("$NODE" --home "$T/coord" --json task "$id2" --assign kontum/own --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Lệnh diễn tập sai cờ" --assign kontum/r1 --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Lệnh diễn tập sai cờ 2" | jid)
+sqlw "$T/coord/ledger.db" "update incidents set exercise = 0 where lower(hex(message_id)) = '$id2'"
+check "(setup) a coordination order marked as drill about the real incident is signed" eq "$(ex_of coord "$bad")" True
+good=$("$NODE" --home "$T/coord" --json task "$id2" --assign kontum/own --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Lệnh thật sau đó" --assign kontum/r1 --deadline 2030-01-01T17:00:00+07:00 \
+  --instructions "Lệnh thật sau đó 2" | jid)
+tasks_of() { sql "$T/$1/ledger.db" "select count(*) from tasks where lower(hex(tasking)) = '$2'"; }
+check "a consistent order about the same incident is applied at its assignees" \
+  wait_for 15 sh -c "[ \"\$(sqlite3 '$T/own/ledger.db' \"select count(*) from tasks where lower(hex(tasking)) = '$good'\")\" = 2 ] &&
+                     [ \"\$(sqlite3 '$T/r1/ledger.db' \"select count(*) from tasks where lower(hex(tasking)) = '$good'\")\" = 2 ]"
+check "negative: the drill order of a real incident creates no task where the incident is held" eq "$(tasks_of own "$bad")" 0
+check "... nor where only its earlier orders are" eq "$(tasks_of r1 "$bad")" 0
+check "... it is kept in the ledger there" \
+  sh -c "[ \$(sqlite3 '$T/own/ledger.db' \"select count(*) from ledger where instr(data, cast('Lệnh diễn tập sai cờ' as blob))\") = 1 ]"
+check "... with one exercise-mismatch event at each, naming it" sh -c "[ $(mism own "$bad") = 1 ] && [ $(mism r1 "$bad") = 1 ]"
+check "... shown by 'events'" sh -c "'$NODE' --home '$T/own' events | grep exercise-mismatch | grep -q $bad"
+check "... and it is not acknowledged (the consistent one is)" \
+  wait_for 15 sh -c "[ \"\$(sqlite3 '$T/coord/ledger.db' \"select count(acked_ms) from expected_acks where lower(hex(message_id)) = '$good' and member = 'kontum/own'\")\" = 1 ] &&
+                     [ \"\$(sqlite3 '$T/coord/ledger.db' \"select count(acked_ms) from expected_acks where lower(hex(message_id)) = '$bad' and member = 'kontum/own'\")\" = 0 ]"
+# A task status: the assignee's table holds the order as a drill for one answer.
+"$NODE" --home "$T/r1" task-status "$order" 1 progress --note "Đang làm thật" >/dev/null
+check "(setup) a consistent status is applied at the coordinator" \
+  wait_for 15 sh -c "[ \"\$(sqlite3 '$T/coord/ledger.db' \"select state || note from tasks where lower(hex(tasking)) = '$order' and number = 1\")\" = '4Đang làm thật' ]"
+sqlw "$T/r1/ledger.db" "update tasks set exercise = 1 where lower(hex(tasking)) = '$order'"
+bs=$("$NODE" --home "$T/r1" --json task-status "$order" 1 done --note "Xong diễn tập sai cờ" | jid)
+sqlw "$T/r1/ledger.db" "update tasks set exercise = 0 where lower(hex(tasking)) = '$order'"
+check "(setup) the status is signed as drill traffic" eq "$(ex_of r1 "$bs")" True
+check "negative: a drill status of a real incident's task is recorded as exercise-mismatch" \
+  wait_for 15 sh -c "[ \"\$(sqlite3 '$T/coord/ledger.db' \"select count(*) from security_events where reason = 'exercise-mismatch' and instr(detail, '$bs')\")\" = 1 ]"
+task1() { sql "$T/coord/ledger.db" "select state || note from tasks where lower(hex(tasking)) = '$order' and number = 1"; }
+check "... and does not change the task" eq "$(task1)" "4Đang làm thật"
+# rebuild replays the same rule, without recording the events again
+for n in own r1 coord; do "$NODE" --home "$T/$n" rebuild >/dev/null; done
+check "after a rebuild: still no task of the drill order at its assignees" \
+  sh -c "[ $(tasks_of own "$bad") = 0 ] && [ $(tasks_of r1 "$bad") = 0 ] && [ $(tasks_of own "$good") = 2 ]"
+check "... the drill status still not applied at the coordinator" eq "$(task1)" "4Đang làm thật"
+check "... and each event recorded once" sh -c "[ $(mism own "$bad") = 1 ] && [ $(mism r1 "$bad") = 1 ] && [ $(mism coord "$bs") = 1 ]"
 for n in $ALL r1 r2; do check "$n ledger verifies" "$NODE" --home "$T/$n" ledger verify; done
 finish
