@@ -28,9 +28,11 @@ for n in $SENDERS; do
   "$NODE" --home "$T/$n" message --kind note --text "Báo cáo khẩn từ $n" --to role:coordinator \
     --count "$BURST" > /dev/null
 done
-check "$((3 * BURST)) messages wait in the outboxes" eq \
-  "$(for n in $SENDERS; do sql "$T/$n/ledger.db" "select count(*) from outbox where state='pending'"; done | paste -sd+ | bc)" \
-  "$((3 * BURST))"
+pending=0
+for n in $SENDERS; do
+  pending=$((pending + $(sql "$T/$n/ledger.db" "select count(*) from outbox where state='pending'")))
+done
+check "$((3 * BURST)) messages wait in the outboxes" eq "$pending" "$((3 * BURST))"
 
 start_broker "$T"
 start_node "$T" coord
