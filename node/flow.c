@@ -88,19 +88,26 @@ flow_exercise(irn_home *h, json_t *req)
 	return drill_name(h, NULL, 0, NULL);
 }
 
-bool
-flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool exercise)
+/* sql (one parameter, id) gives the drill flag held here, or NULL if none:
+ * does exercise contradict it? */
+static bool
+flag_mismatch(irn_home *h, const char *sql, const uint8_t id[IRN_MSGID_LEN], bool exercise)
 {
 	sqlite3_stmt *st;
 	bool mismatch = false;
-	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), "SELECT exercise FROM incidents WHERE message_id = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
 		return false;
-	sqlite3_bind_blob(st, 1, incident, IRN_MSGID_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		mismatch = (sqlite3_column_int(st, 0) != 0) != exercise;
 	sqlite3_finalize(st);
 	return mismatch;
+}
+
+bool
+flow_exercise_mismatch(irn_home *h, const uint8_t incident[IRN_MSGID_LEN], bool exercise)
+{
+	return flag_mismatch(h, "SELECT exercise FROM incidents WHERE message_id = ?1", incident, exercise);
 }
 
 /* A coordination order carries the incident's id, a task status only the
@@ -117,15 +124,7 @@ flow_task_exercise_mismatch(irn_home *h, const uint8_t id[IRN_MSGID_LEN], bool i
 		  " WHERE t.tasking = ?1 LIMIT 1), (SELECT max(exercise) FROM tasks WHERE tasking = ?1))"
 		: "SELECT coalesce((SELECT exercise FROM incidents WHERE message_id = ?1),"
 		  " (SELECT max(exercise) FROM tasks WHERE incident = ?1))";
-	sqlite3_stmt *st;
-	bool mismatch = false;
-	if (sqlite3_prepare_v2(irn_ledger_db(h->ledger), sql, -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_blob(st, 1, id, IRN_MSGID_LEN, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		mismatch = (sqlite3_column_int(st, 0) != 0) != exercise;
-	sqlite3_finalize(st);
-	return mismatch;
+	return flag_mismatch(h, sql, id, exercise);
 }
 
 /* An explicit flag (--exercise, or "exercise" in a control request) against
