@@ -1681,6 +1681,8 @@ e2e(bool nodes)
 	int total = opt.e2e_total;
 	note("end to end (%s): %d messages, W=%d", nodes ? "node-like ends" : "forwarding", total,
 	     opt.window);
+	/* the machine drifts: compare with the verify rate measured just now */
+	double ref = verify_rate_for(0.5);
 	msg *v = calloc((size_t)total, sizeof *v);
 	member *sm = &ops[n_ops - 3];
 	seq_from(&home_b, sm);
@@ -1755,14 +1757,14 @@ e2e(bool nodes)
 		add_row("3", "end to end, node-like: sign+ledger → broker → verify+ledger, W=%d", opt.window);
 	else
 		add_row("3", "end to end, forwarding: pre-signed → broker → verify, W=%d", opt.window);
-	SETF(value, "%.0f msg/s delivered+verified%s (%llu in %.2f s)", rate,
-	     nodes ? "+stored" : "", (unsigned long long)rc->delivered, el);
-	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(value, "%.0f msg/s delivered+verified%s (%llu in %.2f s); verify rate just before %.0f/s", rate,
+	     nodes ? "+stored" : "", (unsigned long long)rc->delivered, el, ref);
+	SETF(ratio, "%.2f", rate / ref);
 	bool ok = rc->refused == 0 && rc->gaps == 0 && (!nodes || (rc->stored == rc->delivered &&
 								     sc->stored == (uint64_t)total));
 	if (nodes) {
 		SETF(target, "≥ 0.50");
-		SETF(verdict, "%s", rate / verify_rate >= 0.5 && ok ? "met" : "NOT met");
+		SETF(verdict, "%s", rate / ref >= 0.5 && ok ? "met" : "NOT met");
 	} else {
 		SETF(verdict, "%s", ok ? "(forwarding only)" : "ERRORS");
 	}
@@ -1872,6 +1874,7 @@ e2e_real(void)
 {
 	int total = opt.e2e_total;
 	note("end to end with two irnet-node daemons (%s): %d messages", opt.node, total);
+	double ref = verify_rate_for(0.5);
 	broker_proc b;
 	broker_start(&b, &home_b, "e2e-real", opt.member_rate);
 	live_nodes[0] = node_start(&node_snd, "node-sender");
@@ -1966,10 +1969,11 @@ e2e_real(void)
 	double rate = t_end > 0 ? (double)total / el : 0;
 	bool ok = t_end > 0 && WIFEXITED(sst) && WEXITSTATUS(sst) == 0 && got == want;
 	add_row("3", "end to end, two irnet-node daemons: message --count → broker → coordinator's ledger");
-	SETF(value, "%.0f msg/s signed, sent, verified, stored at both ends (%d in %.2f s)", rate, total, el);
-	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(value, "%.0f msg/s signed, sent, verified, stored at both ends (%d in %.2f s); verify rate just before %.0f/s",
+	     rate, total, el, ref);
+	SETF(ratio, "%.2f", rate / ref);
 	SETF(target, "≥ 0.50");
-	SETF(verdict, "%s", ok && rate / verify_rate >= 0.5 ? "met" : ok ? "NOT met" : "FAILED");
+	SETF(verdict, "%s", ok && rate / ref >= 0.5 ? "met" : ok ? "NOT met" : "FAILED");
 	add_row("3", "  stored at the sender after / receipts / coordinator rows added / CPU s broker, sender node, coordinator node, bench / other load");
 	SETF(value, "%.2f s / %lld / %lld / %.2f, %.2f, %.2f, %.2f / %.2f cores, steal %.2f", t_stored - t0,
 	     done, got - rows0, cpu_b1 - cpu_b0, cpu_n1 - cpu_n0, cpu_r1 - cpu_r0, cpu_s1 - cpu_s0, oth, stl);
@@ -2222,6 +2226,7 @@ static void
 ledger_verify(void)
 {
 	note("ledger verify: %s", home_a.dir);
+	double ref = verify_rate_for(0.5);
 	int pfd[2];
 	if (pipe(pfd) != 0)
 		die("pipe");
@@ -2256,10 +2261,10 @@ ledger_verify(void)
 	json_decref(o);
 	double rate = (double)entries / el;
 	add_row("6", "ledger verify: %lld entries, %s", entries, ok ? "OK" : "FAILED");
-	SETF(value, "%.0f entries/s (%.2f s, %.2f s CPU)", rate, el, cpu);
-	SETF(ratio, "%.2f", rate / verify_rate);
+	SETF(value, "%.0f entries/s (%.2f s, %.2f s CPU); verify rate just before %.0f/s", rate, el, cpu, ref);
+	SETF(ratio, "%.2f", rate / ref);
 	SETF(target, "≥ 0.80");
-	SETF(verdict, "%s", ok && rate / verify_rate >= 0.8 ? "met" : "NOT met");
+	SETF(verdict, "%s", ok && rate / ref >= 0.8 ? "met" : "NOT met");
 	note("ledger verify: %s, %lld entries in %.2f s", ok ? "OK" : "FAILED", entries, el);
 }
 
@@ -2878,8 +2883,9 @@ main(int argc, char **argv)
 	if (opt.nats && !nats_rows[0])
 		printf("| 7 | NATS JetStream peer baseline | not available (see stderr) |  |  |  |\n");
 	fputs(nats_rows, stdout);
-	printf("\nratio: to the one-core Ed25519 verify rate (first row) unless stated; the ingest rows (2) to\n"
-	       "the same rate measured again just before each run (this machine's speed drifts).\n");
+	printf("\nratio: to the one-core Ed25519 verify rate (first row) unless stated; the ingest (2), end-to-end\n"
+	       "(3) and ledger verify (6) rows to the same rate measured again just before each run (this\n"
+	       "machine's speed drifts).\n");
 	if (!made_dir || opt.keep || opt.perf_dir)
 		printf("broker homes and logs kept in %s\n", opt.dir);
 	fflush(stdout);
