@@ -691,6 +691,14 @@ rr_append(io *x, isess *s)
 	x->rr_tail = s;
 }
 
+/* Room in io's queues, all members together, for one more submission of
+ * len bytes (queue_max submissions, FQ_BYTES_MAX bytes). */
+static bool
+fq_room(const io *x, size_t len)
+{
+	return x->fq_total < x->fq_cap && x->fq_bytes + len <= FQ_BYTES_MAX;
+}
+
 static void
 fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 {
@@ -704,8 +712,7 @@ fq_push(io *x, isess *s, const uint8_t *b, size_t len)
 		}
 		s->gap_from = 0; /* the refused one (or an earlier one) again */
 	}
-	if (s->fq_n >= FQ_MEMBER_MAX || x->fq_total >= x->fq_cap ||
-	    x->fq_bytes + len > FQ_BYTES_MAX) {
+	if (s->fq_n >= FQ_MEMBER_MAX || !fq_room(x, len)) {
 		fq_refuse(x, s, b, len, s->fq_n >= FQ_MEMBER_MAX);
 		return;
 	}
@@ -831,7 +838,7 @@ reading_paused(io *x)
 {
 	int64_t now;
 	if (!x->paused) {
-		if (x->fq_total < x->fq_cap && x->fq_bytes + IRN_MAX_FRAME_IN <= FQ_BYTES_MAX)
+		if (fq_room(x, IRN_MAX_FRAME_IN)) /* whatever the next frame is, it fits */
 			return false;
 		now = irn_now_ms();
 		x->paused = true;

@@ -135,6 +135,16 @@ irn_width_fit(size_t width, const char *const *s, size_t n)
 	return width;
 }
 
+void
+irn_fit_heads(size_t *w, const char *const *head, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t hw = irn_display_width(head[i]) + 1;
+		if (hw > w[i])
+			w[i] = hw;
+	}
+}
+
 static void
 spaces(FILE *f, size_t n)
 {
@@ -146,8 +156,18 @@ void
 irn_fput_padded(FILE *f, const char *s, size_t width)
 {
 	fputs(s, f);
-	for (size_t w = irn_display_width(s); w < width; w++)
+	size_t w = irn_display_width(s);
+	if (w < width)
+		spaces(f, width - w);
+}
+
+void
+irn_fput_cells(FILE *f, const char *const *cols, const size_t *widths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		irn_fput_padded(f, cols[i] ? cols[i] : "", widths[i]);
 		fputc(' ', f);
+	}
 }
 
 void
@@ -186,14 +206,11 @@ irn_print_cell(FILE *f, const char *s, int width, bool right)
 void
 irn_fput_row(FILE *f, const char *const *cols, const size_t *widths, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *c = cols[i] ? cols[i] : "";
-		if (i + 1 < n) {
-			irn_fput_padded(f, c, widths[i]);
-			fputc(' ', f);
-		} else {
-			fputs(c, f);
-		}
+	if (n == 0) {
+		fputc('\n', f);
+		return;
 	}
+	irn_fput_cells(f, cols, widths, n - 1);
+	fputs(cols[n - 1] ? cols[n - 1] : "", f);
 	fputc('\n', f);
 }

@@ -26,8 +26,15 @@ size_t irn_display_width(const char *s);
  * counts 0): a column as wide as its translated header and every translated
  * word it may hold. */
 size_t irn_width_fit(size_t width, const char *const *s, size_t n);
+/* Widen each of the n column widths w to its header's display width plus
+ * one, so that two translated headers never run together. */
+void irn_fit_heads(size_t *w, const char *const *head, size_t n);
 /* Print s, then spaces up to width columns (nothing if already wider). */
 void irn_fput_padded(FILE *f, const char *s, size_t width);
+/* n table cells, each padded to its width (display width) and followed by
+ * one space; no newline: the caller prints the last, free-width column.
+ * NULL prints as "". */
+void irn_fput_cells(FILE *f, const char *const *cols, const size_t *widths, size_t n);
 /* Print s in exactly width columns: padded with spaces after it (before it
  * if right), or, if wider, cut at a character boundary and ended with
  * U+2026 "…". width <= 0 prints s as it is. NULL prints as "". */

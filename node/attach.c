@@ -328,20 +328,12 @@ attachment_list(irn_cli *c, irn_home *h, const char *inc)
 	 * (never two run together) and as wide as the states: Vietnamese takes
 	 * fewer columns than bytes */
 	const char *head[] = { _("HASH"), _("SIZE"), _("PARTS"), _("STATE"), _("NAME") };
-	size_t w[] = { 64, 10, 9, 9 };
-	for (size_t k = 0; k < 4; k++)
-		if (irn_display_width(head[k]) + 1 > w[k])
-			w[k] = irn_display_width(head[k]) + 1;
+	size_t w[] = { 64, 10, 9, 9, 0 };
+	irn_fit_heads(w, head, 4);
+	w[0]++; /* two spaces after the hash */
 	w[3] = irn_width_fit(w[3], (const char *[]){ _("complete"), _("partial"), _("CORRUPT") }, 3);
-	if (!c->json) {
-		irn_fput_padded(stdout, head[0], w[0]);
-		fputs("  ", stdout);
-		for (size_t k = 1; k < 4; k++) {
-			irn_fput_padded(stdout, head[k], w[k]);
-			fputc(' ', stdout);
-		}
-		printf("%s\n", head[4]);
-	}
+	if (!c->json)
+		irn_fput_row(stdout, head, w, 5);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char hex[2 * IRN_HASH_LEN + 1], ihex[2 * IRN_MSGID_LEN + 1] = "", parts[32];
 		irn_hex(hex, sqlite3_column_blob(st, 0), IRN_HASH_LEN);
@@ -358,12 +350,13 @@ attachment_list(irn_cli *c, irn_home *h, const char *inc)
 		else {
 			/* the state as 'form' shows it, in the reader's language */
 			const char *state = (const char *)sqlite3_column_text(st, 5);
-			irn_fput_padded(stdout, hex, w[0]);
-			printf("  %-*lld %-*s ", (int)w[1], (long long)sqlite3_column_int64(st, 2), (int)w[2],
-			       parts);
-			irn_fput_padded(stdout, !state ? "" : !strcmp(state, "complete") ? _("complete")
-					 : !strcmp(state, "corrupt") ? _("CORRUPT") : _("partial"), w[3]);
-			printf(" %s\n", sqlite3_column_text(st, 1));
+			char size[24];
+			snprintf(size, sizeof size, "%lld", (long long)sqlite3_column_int64(st, 2));
+			const char *row[] = { hex, size, parts,
+					      !state ? "" : !strcmp(state, "complete") ? _("complete")
+					      : !strcmp(state, "corrupt") ? _("CORRUPT") : _("partial"),
+					      (const char *)sqlite3_column_text(st, 1) };
+			irn_fput_row(stdout, row, w, 5);
 		}
 	}
 	sqlite3_finalize(st);

@@ -449,28 +449,6 @@ node_ask(irn_cli *c, json_t *req, const char *cmd)
 	return resp;
 }
 
-/* Table cells padded by display width (fold.h), not bytes, each followed
- * by one space: Vietnamese words and headers take fewer columns than bytes.
- * The caller prints the last, free-width column. */
-static void
-put_cells(const char *const *cols, const size_t *w, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		irn_fput_padded(stdout, cols[i] ? cols[i] : "", w[i]);
-		fputc(' ', stdout);
-	}
-}
-
-/* Widen each of the n columns to its (translated) header plus one column,
- * so that two headers never run together ("DANH SÁCH LỆCH ĐỒNG HỒ"). */
-static void
-fit_heads(size_t *w, const char *const *head, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (irn_display_width(head[i]) + 1 > w[i])
-			w[i] = irn_display_width(head[i]) + 1;
-}
-
 static void
 fmt_ms(char *out, size_t n, json_t *v, const char *tz)
 {
@@ -500,7 +478,7 @@ node_cmd_members(irn_cli *c, int argc, char **argv)
 		const char *head[] = { _("MEMBER"), _("STATE"), _("LAST SEEN"), _("ROSTER"),
 				       _("CLOCK SKEW") };
 		size_t w[] = { 30, 8, 26, 7, 0 };
-		fit_heads(w, head, 4);
+		irn_fit_heads(w, head, 4);
 		w[1] = irn_width_fit(w[1], (const char *[]){ _("online"), _("offline") }, 2);
 		irn_fput_row(stdout, head, w, 5);
 		size_t i;
@@ -562,7 +540,7 @@ node_cmd_delivery(irn_cli *c, int argc, char **argv)
 					      !strcmp(st, "acknowledged") ? _("acknowledged") :
 					      !strcmp(st, "delivered") ? _("delivered") : _("accepted") };
 			fputs("  ", stdout);
-			put_cells(row, w, 2);
+			irn_fput_cells(stdout, row, w, 2);
 			printf("%s\n", when ? t : "");
 		}
 	}
@@ -820,7 +798,7 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 	const char *head[] = { _("ORDER"), _("#"), _("INCIDENT"), _("ASSIGNEE"), _("STATE"),
 			       _("DEADLINE"), _("INSTRUCTIONS") };
 	size_t w[] = { 10, 3, 10, 24, 12, 26, 0 };
-	fit_heads(w, head, 6);
+	irn_fit_heads(w, head, 6);
 	for (unsigned s = IRNET__TASK_STATE__TASK_ASSIGNED; s <= IRNET__TASK_STATE__TASK_DONE; s++)
 		w[4] = irn_width_fit(w[4], (const char *[]){ _(irn_task_state_name(s)) }, 1);
 	if (!c->json)
@@ -848,7 +826,7 @@ node_cmd_tasks(irn_cli *c, int argc, char **argv)
 			snprintf(num, sizeof num, "%d", sqlite3_column_int(st, 1));
 			const char *row[] = { ord, num, inc, (const char *)sqlite3_column_text(st, 4),
 					      _(irn_task_state_name(state)), dl };
-			put_cells(row, w, 6);
+			irn_fput_cells(stdout, row, w, 6);
 			printf("%s%s%s\n", sqlite3_column_text(st, 5), overdue ? _("  OVERDUE") : "",
 			       sqlite3_column_int(st, 9) ? "  " FLOW_EXERCISE_MARK : "");
 		}
@@ -895,12 +873,12 @@ due_add(json_t *arr, int64_t now, int64_t soon_ms, const due_item *d, const char
 	} else {
 		char ref[11];
 		snprintf(ref, sizeof ref, "%.10s", d->ref); /* a prefix, as the ids are typed */
-		put_cells((const char *[]){ overdue ? _("OVERDUE") : _("due soon"), t }, due_w, 2);
+		irn_fput_cells(stdout, (const char *[]){ overdue ? _("OVERDUE") : _("due soon"), t }, due_w, 2);
 		/* a translation wider than its column is cut ("…") rather than
 		 * pushing the member ids out of line */
 		irn_print_cell(stdout, _(d->what), (int)due_w[2], false);
 		fputc(' ', stdout);
-		put_cells((const char *[]){ d->who, ref }, due_w + 3, 2);
+		irn_fput_cells(stdout, (const char *[]){ d->who, ref }, due_w + 3, 2);
 		printf("%s\n", d->detail);
 	}
 }
@@ -949,7 +927,7 @@ node_cmd_due(irn_cli *c, int argc, char **argv)
 	const char *head[] = { _("STATUS"), _("DUE"), _("WHAT"), _("WHO"), _("REF"), _("DETAIL") };
 	static const size_t due_min[] = { 9, 26, 26, 24, 12 };
 	memcpy(due_w, due_min, sizeof due_w);
-	fit_heads(due_w, head, 5);
+	irn_fit_heads(due_w, head, 5);
 	due_w[0] = irn_width_fit(due_w[0], (const char *[]){ _("OVERDUE"), _("due soon") }, 2);
 	if (!c->json)
 		irn_fput_row(stdout, head, due_w, 6);
@@ -1143,7 +1121,7 @@ node_cmd_incidents(irn_cli *c, int argc, char **argv)
 	if (!c->json) {
 		const char *head[] = { _("ID"), _("DIR"), _("FROM"), _("CATEGORY"), _("SEVERITY"),
 				       _("STATE"), _("SYSTEM") };
-		fit_heads(w, head, 6);
+		irn_fit_heads(w, head, 6);
 		w[1] = irn_width_fit(w[1], (const char *[]){ _("sent"), _("received") }, 2);
 		w[4] = irn_width_fit(w[4], (const char *[]){ _("serious"), _("normal") }, 2);
 		irn_fput_row(stdout, head, w, 7);
@@ -1472,8 +1450,8 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 			const char *refused = json_string_value(json_object_get(t, "refusal"));
 			const char *reason = json_string_value(json_object_get(t, "reason"));
 			printf("  %s  ", when);
-			put_cells((const char *[]){ json_string_value(json_object_get(t, "by")) },
-				  (const size_t[]){ 22 }, 1);
+			irn_fput_cells(stdout, (const char *[]){ json_string_value(json_object_get(t, "by")) },
+				       (const size_t[]){ 22 }, 1);
 			printf("%s -> %s%s%s%s%s\n", json_string_value(json_object_get(t, "from")),
 			       json_string_value(json_object_get(t, "to")),
 			       reason ? ": " : "", reason ? reason : "",
@@ -1487,8 +1465,8 @@ node_cmd_show(irn_cli *c, int argc, char **argv)
 		json_array_foreach(acks, i, a) {
 			const char *at = json_string_value(json_object_get(a, "acked_at"));
 			fputs("  ", stdout);
-			put_cells((const char *[]){ json_string_value(json_object_get(a, "member")) },
-				  (const size_t[]){ 30 }, 1);
+			irn_fput_cells(stdout, (const char *[]){ json_string_value(json_object_get(a, "member")) },
+				       (const size_t[]){ 30 }, 1);
 			printf("%s\n", at ? at : _("NOT YET"));
 		}
 	}
@@ -1581,8 +1559,9 @@ broker_events(irn_cli *c)
 			const char *m = json_string_value(json_object_get(e, "member"));
 			const char *d = json_string_value(json_object_get(e, "detail"));
 			printf("%s ", t);
-			put_cells((const char *[]){ m ? m : "-", json_string_value(json_object_get(e, "reason")) },
-				  (const size_t[]){ 24, 22 }, 2);
+			irn_fput_cells(stdout, (const char *[]){ m ? m : "-",
+						 json_string_value(json_object_get(e, "reason")) },
+				       (const size_t[]){ 24, 22 }, 2);
 			printf("%s\n", d ? d : "");
 		}
 	}
@@ -1618,8 +1597,9 @@ node_cmd_events(irn_cli *c, int argc, char **argv)
 			sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : ""));
 		if (!c->json) {
 			printf("%s ", t);
-			put_cells((const char *[]){ mem ? mem : "-", (const char *)sqlite3_column_text(st, 2) },
-				  (const size_t[]){ 24, 22 }, 2);
+			irn_fput_cells(stdout, (const char *[]){ mem ? mem : "-",
+						 (const char *)sqlite3_column_text(st, 2) },
+				       (const size_t[]){ 24, 22 }, 2);
 			printf("%s\n", sqlite3_column_text(st, 3) ? (const char *)sqlite3_column_text(st, 3) : "");
 		}
 	}
