@@ -4,12 +4,7 @@
  * thread's order by their vseq (commit.c, reorder ring). */
 #include "internal.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include <zmq.h>
 
 void *
@@ -17,14 +12,6 @@ verify_main(void *arg)
 {
 	verify_ctx *v = arg;
 	irn_home *h = v->sh->h;
-	/* Below the other threads (nice +5, this thread only): on a machine
-	 * whose cores the verify threads fill, the serial commit thread got
-	 * about half a core, its rounds grew, and every member's message waited
-	 * for them. Under a flood keeping 1 000 in flight the others' p99 went
-	 * 13.5 -> 10.6 ms (median of five interleaved pairs), the throughput
-	 * the same: the verify threads take whatever the others leave. */
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) != 0)
-		log_debug("verify thread: setpriority: %s", strerror(errno));
 	for (;;) {
 		job *j = job_recv(v->in, 0);
 		if (j == NULL)
